@@ -1,0 +1,96 @@
+//===- Codec.h - Quantization codecs (no MLIR) ------------------*- C++ -*-===//
+//
+// A codec turns a row-major [rows x cols] float tensor into the packed bytes
+// of one number format and back. Codecs are plain C++ shared by the compiler
+// passes, the runtime, the import readers, the tests and the Python bindings.
+//
+// Packed layout of every codec: an optional per-tensor header, then rows of
+// equal byte length (so row r starts at header + r * rowBytes(cols)). A row
+// whose length is not a multiple of the block is padded to whole blocks and
+// the padding is counted in its bits per weight.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QC_FORMATS_CODEC_H
+#define QC_FORMATS_CODEC_H
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace qc::formats {
+
+class Codec {
+public:
+  virtual ~Codec() = default;
+
+  /// Short name, e.g. "Q4_K", "uniform<4,32,sym,f16>", "ternary<2,16,27>".
+  virtual std::string name() const = 0;
+  /// Weights per block along a row (the unit that shares scales).
+  virtual int64_t blockSize() const = 0;
+  /// Bytes of one block.
+  virtual int64_t blockBytes() const = 0;
+  /// Bytes before the first row (per-tensor scales and the like).
+  virtual int64_t headerBytes() const { return 0; }
+  /// Empty when rows of `cols` weights can be stored, otherwise the reason.
+  virtual std::string checkRowLength(int64_t cols) const;
+
+  /// Bits per weight of a row that fills whole blocks, header excluded.
+  double nominalBitsPerWeight() const {
+    return 8.0 * double(blockBytes()) / double(blockSize());
+  }
+  /// Bytes of one packed row (padding included); -1 on overflow or bad cols.
+  int64_t rowBytes(int64_t cols) const;
+  /// Bytes of a packed [rows x cols] tensor; -1 on overflow or bad shape.
+  int64_t packedBytes(int64_t rows, int64_t cols) const;
+  /// Exact bits per weight of a packed [rows x cols] tensor.
+  double bitsPerWeight(int64_t rows, int64_t cols) const;
+
+  /// Quantizes `src` ([rows x cols]) into `dst` (packedBytes bytes).
+  /// `importance`, when given, holds one non-negative weight per column
+  /// (llama.cpp's imatrix) that the codec's error search minimises against.
+  /// Returns an empty string or the reason it cannot.
+  virtual std::string quantize(const float *src, int64_t rows, int64_t cols,
+                               const float *importance, uint8_t *dst) const = 0;
+  /// Reconstructs [rows x cols] floats from packed bytes.
+  virtual void dequantize(const uint8_t *src, int64_t rows, int64_t cols,
+                          float *dst) const = 0;
+};
+
+enum class ScaleType { F16, BF16, F32 };
+const char *scaleTypeName(ScaleType type);
+int scaleTypeBytes(ScaleType type);
+
+/// Uniform integer codes with one scale (and, asymmetric, one offset) per
+/// group: per group [scale][offset if asymmetric][ceil(group*bits/8) code
+/// bytes, little-endian bit stream]. Symmetric: w = d * (u - 2^(bits-1));
+/// asymmetric: w = d * u + m.
+struct UniformParams {
+  int bits = 4;
+  int group = 32;
+  bool symmetric = true;
+  ScaleType scale = ScaleType::F16;
+};
+/// Empty when the parameters name a storable format, otherwise the rule.
+std::string checkUniformParams(const UniformParams &params);
+std::unique_ptr<Codec> makeUniformCodec(const UniformParams &params);
+
+/// Balanced ternary: each weight is q in [-L, L], L = (3^depth - 1) / 2,
+/// written as `depth` trits; each group picks one of `scales` log-spaced
+/// scales c_k = T * 2^(-6 (scales-1-k) / (scales-1)) from a codebook times
+/// the per-tensor scale T (f32 header). A group's trits (scale index first,
+/// then the weights, least significant trit first) are packed 5 per byte.
+struct TernaryParams {
+  int depth = 2;
+  int group = 16;
+  int scales = 27;
+};
+std::string checkTernaryParams(const TernaryParams &params);
+std::unique_ptr<Codec> makeTernaryCodec(const TernaryParams &params);
+/// The codebook multiplier of scale index k (before the per-tensor scale).
+float ternaryCodebookEntry(const TernaryParams &params, int k);
+/// Number of trits used for the scale index of a group.
+int ternaryScaleTrits(const TernaryParams &params);
+
+} // namespace qc::formats
+
+#endif // QC_FORMATS_CODEC_H

@@ -1,0 +1,199 @@
+//===- Uniform.cpp - Uniform integer codes with per-group scales ----------===//
+#include "ScaleIO.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace qc::formats {
+
+std::string checkUniformParams(const UniformParams &p) {
+  if (p.bits < 2 || p.bits > 8)
+    return "bits must be in [2, 8], got " + std::to_string(p.bits);
+  if (p.group < 16 || p.group > 256 || p.group % 8 != 0)
+    return "group must be a multiple of 8 in [16, 256], got " +
+           std::to_string(p.group);
+  return {};
+}
+
+namespace {
+
+class UniformCodec final : public Codec {
+public:
+  explicit UniformCodec(const UniformParams &p) : p(p) {}
+
+  std::string name() const override {
+    return "uniform<" + std::to_string(p.bits) + "," + std::to_string(p.group) +
+           "," + (p.symmetric ? "sym" : "asym") + "," + scaleTypeName(p.scale) +
+           ">";
+  }
+  int64_t blockSize() const override { return p.group; }
+  int64_t blockBytes() const override {
+    return scaleBytes() + codeBytes();
+  }
+
+  std::string quantize(const float *src, int64_t rows, int64_t cols,
+                       const float *importance, uint8_t *dst) const override {
+    std::string why = checkRowLength(cols);
+    if (!why.empty())
+      return why;
+    std::vector<float> w(p.group), imp(p.group);
+    std::vector<int> q(p.group);
+    int64_t rowBytesN = rowBytes(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      uint8_t *out = dst + r * rowBytesN;
+      for (int64_t c0 = 0; c0 < cols; c0 += p.group, out += blockBytes()) {
+        int64_t n = std::min<int64_t>(p.group, cols - c0);
+        for (int i = 0; i < p.group; ++i) {
+          w[i] = i < n ? src[r * cols + c0 + i] : 0.0f;
+          imp[i] = i >= n ? 0.0f : importance ? importance[c0 + i] : 1.0f;
+        }
+        quantizeGroup(w.data(), importance ? imp.data() : nullptr, q.data(),
+                      out);
+      }
+    }
+    return {};
+  }
+
+  void dequantize(const uint8_t *src, int64_t rows, int64_t cols,
+                  float *dst) const override {
+    int64_t rowBytesN = rowBytes(cols);
+    int sb = scaleTypeBytes(p.scale);
+    for (int64_t r = 0; r < rows; ++r) {
+      const uint8_t *in = src + r * rowBytesN;
+      for (int64_t c0 = 0; c0 < cols; c0 += p.group, in += blockBytes()) {
+        float d = loadScale(p.scale, in);
+        float m = p.symmetric ? -d * float(1 << (p.bits - 1))
+                              : loadScale(p.scale, in + sb);
+        const uint8_t *codes = in + scaleBytes();
+        int64_t n = std::min<int64_t>(p.group, cols - c0);
+        for (int64_t i = 0; i < n; ++i)
+          dst[r * cols + c0 + i] = d * float(readCode(codes, i)) + m;
+      }
+    }
+  }
+
+private:
+  int scaleBytes() const {
+    return scaleTypeBytes(p.scale) * (p.symmetric ? 1 : 2);
+  }
+  int codeBytes() const { return (p.group * p.bits + 7) / 8; }
+  int maxCode() const { return (1 << p.bits) - 1; }
+
+  unsigned readCode(const uint8_t *codes, int64_t i) const {
+    int64_t bit = i * p.bits;
+    unsigned word = codes[bit / 8];
+    if (bit % 8 + p.bits > 8)
+      word |= unsigned(codes[bit / 8 + 1]) << 8;
+    return (word >> (bit % 8)) & unsigned(maxCode());
+  }
+
+  /// Codes for scale d and offset m, and their weighted squared error.
+  double assign(const float *w, const float *imp, float d, float m,
+                int *q) const {
+    double err = 0;
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    for (int i = 0; i < p.group; ++i) {
+      int u = int(std::nearbyint((w[i] - m) * id));
+      q[i] = std::clamp(u, 0, maxCode());
+      double e = double(w[i]) - (double(d) * q[i] + m);
+      err += (imp ? imp[i] : 1.0) * e * e;
+    }
+    return err;
+  }
+
+  void quantizeGroup(const float *w, const float *imp, int *q,
+                     uint8_t *out) const {
+    float lo = *std::min_element(w, w + p.group);
+    float hi = *std::max_element(w, w + p.group);
+    float d, m;
+    if (p.symmetric) {
+      // As llama.cpp's Q4_0: the signed extreme maps to -2^(bits-1), so the
+      // full negative range is used.
+      float ext = -lo > hi ? lo : hi;
+      d = roundScale(p.scale, ext / -float(1 << (p.bits - 1)));
+      m = -d * float(1 << (p.bits - 1));
+    } else {
+      d = roundScale(p.scale, (hi - lo) / float(maxCode()));
+      m = roundScale(p.scale, lo);
+    }
+    double best = assign(w, imp, d, m, q);
+    if (imp) {
+      // Importance-weighted search: try scales around the range-based one,
+      // refit scale (and offset) by weighted least squares for each code
+      // assignment, keep the one with the least weighted error.
+      std::vector<int> trial(p.group);
+      float base = d;
+      for (int step = -12; step <= 12 && base != 0.0f; ++step) {
+        float td = base * (1.0f + 0.025f * float(step));
+        float tm = p.symmetric ? -td * float(1 << (p.bits - 1)) : m;
+        assign(w, imp, td, tm, trial.data());
+        float fd = td, fm = tm;
+        if (!refit(w, imp, trial.data(), fd, fm))
+          continue;
+        fd = roundScale(p.scale, fd);
+        fm = p.symmetric ? -fd * float(1 << (p.bits - 1))
+                         : roundScale(p.scale, fm);
+        double err = assign(w, imp, fd, fm, trial.data());
+        if (err < best) {
+          best = err;
+          d = fd;
+          m = fm;
+          std::copy(trial.begin(), trial.end(), q);
+        }
+      }
+    }
+    storeScale(p.scale, out, d);
+    if (!p.symmetric)
+      storeScale(p.scale, out + scaleTypeBytes(p.scale), m);
+    uint8_t *codes = out + scaleBytes();
+    std::fill(codes, codes + codeBytes(), 0);
+    for (int i = 0; i < p.group; ++i) {
+      int64_t bit = int64_t(i) * p.bits;
+      unsigned v = unsigned(q[i]) << (bit % 8);
+      codes[bit / 8] |= uint8_t(v);
+      if (bit % 8 + p.bits > 8)
+        codes[bit / 8 + 1] |= uint8_t(v >> 8);
+    }
+  }
+
+  /// Weighted least squares for w ~ d*q + m (m fixed by d when symmetric).
+  bool refit(const float *w, const float *imp, const int *q, float &d,
+             float &m) const {
+    double sw = 0, sq = 0, sqq = 0, swq = 0, sww = 0;
+    double zero = double(1 << (p.bits - 1));
+    for (int i = 0; i < p.group; ++i) {
+      double wi = imp[i];
+      double qi = p.symmetric ? q[i] - zero : q[i];
+      sw += wi;
+      sq += wi * qi;
+      sqq += wi * qi * qi;
+      swq += wi * qi * w[i];
+      sww += wi * w[i];
+    }
+    if (p.symmetric) {
+      if (sqq <= 0)
+        return false;
+      d = float(swq / sqq);
+      return true;
+    }
+    double det = sw * sqq - sq * sq;
+    if (det <= 0)
+      return false;
+    d = float((sw * swq - sq * sww) / det);
+    m = float((sqq * sww - sq * swq) / det);
+    return true;
+  }
+
+  UniformParams p;
+};
+
+} // namespace
+
+std::unique_ptr<Codec> makeUniformCodec(const UniformParams &params) {
+  if (!checkUniformParams(params).empty())
+    return nullptr;
+  return std::make_unique<UniformCodec>(params);
+}
+
+} // namespace qc::formats

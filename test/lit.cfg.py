@@ -1,0 +1,26 @@
+# -*- Python -*-
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "QC"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.qc_obj_root, "test")
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", os.path.join(config.qc_obj_root, "bin"),
+                             append_path=False)
+
+# Tests that need ../shared (real models, reference data) mark themselves
+# `REQUIRES: shared-data` and are reported unsupported without it.
+shared = os.path.join(config.qc_src_root, "..", "shared")
+if os.path.isdir(os.path.join(shared, "models")):
+    config.available_features.add("shared-data")
+    config.substitutions.append(("%shared", os.path.abspath(shared)))
+config.substitutions.append(("%qc_src", config.qc_src_root))

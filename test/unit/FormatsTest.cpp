@@ -1,0 +1,281 @@
+//===- FormatsTest.cpp - Codec round trips and error bounds ---------------===//
+#include "qc/Formats/Codec.h"
+#include "qc/Formats/GGML.h"
+#include "qc/Formats/Half.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+using namespace qc::formats;
+
+namespace {
+
+std::vector<float> randomWeights(int64_t n, unsigned seed, float sigma = 0.02f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, sigma);
+  std::vector<float> w(n);
+  for (float &x : w)
+    x = dist(rng);
+  return w;
+}
+
+struct RoundTrip {
+  std::vector<uint8_t> bytes;
+  std::vector<float> out;
+};
+
+RoundTrip roundTrip(const Codec &codec, const std::vector<float> &w,
+                    int64_t rows, int64_t cols, const float *imp = nullptr) {
+  RoundTrip rt;
+  rt.bytes.assign(codec.packedBytes(rows, cols), 0xAB);
+  EXPECT_EQ(codec.quantize(w.data(), rows, cols, imp, rt.bytes.data()), "");
+  rt.out.assign(rows * cols, NAN);
+  codec.dequantize(rt.bytes.data(), rows, cols, rt.out.data());
+  return rt;
+}
+
+double weightedError(const std::vector<float> &a, const std::vector<float> &b,
+                     const std::vector<float> &imp, int64_t cols) {
+  double e = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    e += imp[i % cols] * (a[i] - b[i]) * (a[i] - b[i]);
+  return e;
+}
+
+} // namespace
+
+TEST(Half, KnownValues) {
+  EXPECT_EQ(floatToHalf(1.0f), 0x3c00);
+  EXPECT_EQ(floatToHalf(-2.0f), 0xc000);
+  EXPECT_EQ(floatToHalf(65504.0f), 0x7bff);
+  EXPECT_EQ(floatToHalf(65520.0f), 0x7c00); // rounds to infinity
+  EXPECT_EQ(floatToHalf(5.9604644775390625e-8f), 0x0001); // smallest subnormal
+  // 1 + 2^-11 is a tie between 1 and 1 + 2^-10: rounds to even (1.0).
+  EXPECT_EQ(floatToHalf(1.0f + 0.00048828125f), 0x3c00);
+  EXPECT_EQ(floatToHalf(1.0f + 3 * 0.00048828125f), 0x3c02);
+  for (uint32_t h = 0; h < 0x7c00; ++h) // every finite half round-trips
+    ASSERT_EQ(floatToHalf(halfToFloat(uint16_t(h))), h) << h;
+  EXPECT_EQ(floatToBf16(1.0f), 0x3f80);
+  EXPECT_EQ(bf16ToFloat(0x4049), 3.140625f);
+}
+
+TEST(Uniform, ParamsAreChecked) {
+  EXPECT_NE(checkUniformParams({1, 32, true, ScaleType::F16}), "");
+  EXPECT_NE(checkUniformParams({4, 12, true, ScaleType::F16}), "");
+  EXPECT_NE(checkUniformParams({4, 512, true, ScaleType::F16}), "");
+  EXPECT_EQ(checkUniformParams({3, 24, false, ScaleType::BF16}), "");
+  EXPECT_EQ(makeUniformCodec({9, 32, true, ScaleType::F16}), nullptr);
+}
+
+TEST(Uniform, SizesCountPaddingAndScales) {
+  auto codec = makeUniformCodec({4, 32, true, ScaleType::F16});
+  EXPECT_EQ(codec->blockBytes(), 2 + 16);
+  EXPECT_DOUBLE_EQ(codec->nominalBitsPerWeight(), 4.5);
+  // stories260K's ffn_down rows are 172 wide: 6 groups, the last padded.
+  EXPECT_EQ(codec->rowBytes(172), 6 * 18);
+  EXPECT_EQ(codec->packedBytes(64, 172), 64 * 6 * 18);
+  auto asym3 = makeUniformCodec({3, 64, false, ScaleType::F32});
+  EXPECT_EQ(asym3->blockBytes(), 8 + 24);
+  EXPECT_EQ(codec->packedBytes(INT64_MAX / 4, 64), -1); // overflow
+}
+
+TEST(Uniform, RoundTripWithinHalfAStep) {
+  for (int bits = 2; bits <= 8; ++bits)
+    for (int group : {16, 32, 128})
+      for (bool sym : {true, false}) {
+        UniformParams p{bits, group, sym, ScaleType::F32};
+        auto codec = makeUniformCodec(p);
+        int64_t rows = 3, cols = 172;
+        auto w = randomWeights(rows * cols, bits * 1000 + group);
+        RoundTrip rt = roundTrip(*codec, w, rows, cols);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c0 = 0; c0 < cols; c0 += group) {
+            int64_t n = std::min<int64_t>(group, cols - c0);
+            float lo = INFINITY, hi = -INFINITY;
+            for (int64_t i = 0; i < n; ++i) {
+              lo = std::min(lo, w[r * cols + c0 + i]);
+              hi = std::max(hi, w[r * cols + c0 + i]);
+            }
+            // Symmetric: the step is max|w| / 2^(bits-1) and the side
+            // opposite the extreme reaches only 2^(bits-1) - 1 steps, so a
+            // weight there may be clipped by up to one step; asymmetric:
+            // the range over 2^bits - 1, rounded to the nearest code.
+            float amax = std::max(-lo, hi);
+            float step = sym ? amax / float(1 << (bits - 1))
+                             : (hi - lo) / float((1 << bits) - 1);
+            float bound = sym ? step : 0.5f * step;
+            for (int64_t i = 0; i < n; ++i) {
+              int64_t k = r * cols + c0 + i;
+              ASSERT_LE(std::fabs(rt.out[k] - w[k]), bound * 1.001f + 1e-9f)
+                  << "bits " << bits << " group " << group << " sym " << sym;
+            }
+          }
+      }
+}
+
+TEST(Uniform, ImportanceLowersWeightedError) {
+  int64_t rows = 16, cols = 256;
+  auto w = randomWeights(rows * cols, 7);
+  std::vector<float> imp(cols);
+  std::mt19937 rng(3);
+  std::exponential_distribution<float> dist(1.0f);
+  for (float &x : imp)
+    x = dist(rng);
+  for (int bits : {3, 4}) {
+    auto codec = makeUniformCodec({bits, 32, true, ScaleType::F16});
+    RoundTrip rtn = roundTrip(*codec, w, rows, cols);
+    RoundTrip weighted = roundTrip(*codec, w, rows, cols, imp.data());
+    double eRtn = weightedError(w, rtn.out, imp, cols);
+    double eImp = weightedError(w, weighted.out, imp, cols);
+    EXPECT_LT(eImp, 0.9 * eRtn) << "bits " << bits;
+  }
+}
+
+TEST(Ternary, LayoutAndBitsPerWeight) {
+  auto d2 = makeTernaryCodec({2, 16, 27});
+  EXPECT_EQ(ternaryScaleTrits({2, 16, 27}), 3);
+  EXPECT_EQ(d2->blockBytes(), 7); // 3 + 32 trits = 35 = 7 bytes of 5 trits
+  EXPECT_DOUBLE_EQ(d2->nominalBitsPerWeight(), 3.5);
+  EXPECT_EQ(makeTernaryCodec({1, 16, 27})->blockBytes(), 4); // 19 trits
+  EXPECT_EQ(makeTernaryCodec({3, 16, 27})->blockBytes(), 11); // 51 trits
+  EXPECT_EQ(d2->packedBytes(64, 172), 4 + 64 * 11 * 7);
+  EXPECT_NE(checkTernaryParams({2, 16, 26}), "");
+  EXPECT_NE(checkTernaryParams({4, 16, 27}), "");
+  EXPECT_FLOAT_EQ(ternaryCodebookEntry({2, 16, 27}, 26), 1.0f);
+  EXPECT_FLOAT_EQ(ternaryCodebookEntry({2, 16, 27}, 0), 1.0f / 64);
+}
+
+TEST(Ternary, GridValuesRoundTripExactly) {
+  // Weights already on the grid of the top codebook entry come back exactly.
+  for (int depth = 1; depth <= 3; ++depth) {
+    TernaryParams p{depth, 16, 27};
+    int L = depth == 1 ? 1 : depth == 2 ? 4 : 13;
+    std::vector<float> w(2 * 48);
+    for (size_t i = 0; i < w.size(); ++i)
+      w[i] = 0.25f * float(int(i % (2 * L + 1)) - L);
+    w[0] = 0.25f * float(L); // the group's max sets the tensor scale
+    w[16] = 0.25f * float(L);
+    w[32] = 0.25f * float(L);
+    auto codec = makeTernaryCodec(p);
+    RoundTrip rt = roundTrip(*codec, w, 2, 48);
+    for (size_t i = 0; i < w.size(); ++i)
+      ASSERT_NEAR(rt.out[i], w[i], 1e-6f) << "depth " << depth << " at " << i;
+  }
+}
+
+TEST(Ternary, ErrorShrinksWithDepth) {
+  auto w = randomWeights(8 * 160, 11);
+  double prev = INFINITY;
+  for (int depth = 1; depth <= 3; ++depth) {
+    auto codec = makeTernaryCodec({depth, 16, 27});
+    RoundTrip rt = roundTrip(*codec, w, 8, 160);
+    double err = 0;
+    for (size_t i = 0; i < w.size(); ++i)
+      err += (rt.out[i] - w[i]) * (rt.out[i] - w[i]);
+    EXPECT_LT(err, prev) << "depth " << depth;
+    prev = err;
+  }
+}
+
+TEST(GGML, TypeTable) {
+  auto q4k = ggmlTypeByName("Q4_K");
+  ASSERT_TRUE(q4k);
+  EXPECT_EQ(uint32_t(q4k->type), 12u);
+  EXPECT_EQ(q4k->blockSize, 256);
+  EXPECT_EQ(q4k->blockBytes, 144);
+  EXPECT_TRUE(q4k->canDequantize);
+  EXPECT_FALSE(ggmlTypeInfo(4)); // removed Q4_2
+  EXPECT_FALSE(ggmlTypeInfo(1000));
+  EXPECT_EQ(ggmlTypeByName("Q6_K")->blockBytes, 210);
+  EXPECT_EQ(ggmlTypeByName("Q3_K")->blockBytes, 110);
+  EXPECT_EQ(ggmlTypeByName("Q2_K")->blockBytes, 84);
+  EXPECT_EQ(ggmlTypeByName("Q5_K")->blockBytes, 176);
+  EXPECT_EQ(ggmlTypeByName("IQ4_XS")->blockBytes, 136);
+}
+
+TEST(GGML, RowsMustFillBlocks) {
+  auto q8 = makeGGMLCodec(GGMLType::Q8_0);
+  EXPECT_NE(q8->checkRowLength(172), "");
+  EXPECT_EQ(q8->rowBytes(172), -1);
+  std::vector<float> w(172);
+  std::vector<uint8_t> out(1024);
+  EXPECT_NE(q8->quantize(w.data(), 1, 172, nullptr, out.data()), "");
+}
+
+TEST(GGML, SimpleBlocksRoundTrip) {
+  struct Case {
+    GGMLType type;
+    float relStep; // worst error relative to max|w| per block
+  } cases[] = {{GGMLType::Q8_0, 1.0f / 127}, {GGMLType::Q4_0, 1.0f / 8},
+               {GGMLType::Q4_1, 1.0f / 15}, {GGMLType::Q5_0, 1.0f / 16},
+               {GGMLType::Q5_1, 1.0f / 31}, {GGMLType::F16, 1e-3f},
+               {GGMLType::BF16, 8e-3f}};
+  auto w = randomWeights(4 * 128, 5);
+  for (const Case &c : cases) {
+    auto codec = makeGGMLCodec(c.type);
+    RoundTrip rt = roundTrip(*codec, w, 4, 128);
+    for (size_t b = 0; b < w.size(); b += 32) {
+      float amax = 0;
+      for (size_t i = b; i < b + 32; ++i)
+        amax = std::max(amax, std::fabs(w[i]));
+      for (size_t i = b; i < b + 32; ++i)
+        ASSERT_LE(std::fabs(rt.out[i] - w[i]), amax * c.relStep * 1.01f)
+            << codec->name() << " at " << i;
+    }
+  }
+}
+
+TEST(GGML, Q4_0MatchesHandComputedBlock) {
+  // max|w| = -8 (negative) gives d = 1: codes are w + 8.
+  std::vector<float> w(32);
+  for (int i = 0; i < 32; ++i)
+    w[i] = float(i % 16) - 8.0f;
+  auto codec = makeGGMLCodec(GGMLType::Q4_0);
+  std::vector<uint8_t> b(18);
+  ASSERT_EQ(codec->quantize(w.data(), 1, 32, nullptr, b.data()), "");
+  EXPECT_EQ(b[0] | b[1] << 8, 0x3c00); // d = 1.0 in f16
+  for (int j = 0; j < 16; ++j)
+    EXPECT_EQ(b[2 + j], uint8_t(j | j << 4));
+}
+
+TEST(GGML, Q4_KDequantizesByItsFormula) {
+  // d = 1, dmin = 0.5; sub-block scales 1..8 and mins 0..7 in the 6-bit
+  // packing; code of weight i is i % 16.
+  std::vector<uint8_t> b(144, 0);
+  b[0] = 0x00; b[1] = 0x3c; // d = 1
+  b[2] = 0x00; b[3] = 0x38; // dmin = 0.5
+  uint8_t sc[8] = {1, 2, 3, 4, 5, 6, 7, 8}, mn[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  for (int j = 0; j < 4; ++j) {
+    b[4 + j] = sc[j];
+    b[8 + j] = mn[j];
+    b[12 + j] = uint8_t((sc[j + 4] & 0xF) | (mn[j + 4] & 0xF) << 4);
+  }
+  for (int l = 0; l < 128; ++l)
+    b[16 + l] = uint8_t((l % 16) | (l % 16) << 4);
+  std::vector<float> y(256);
+  makeGGMLCodec(GGMLType::Q4_K)->dequantize(b.data(), 1, 256, y.data());
+  for (int i = 0; i < 256; ++i) {
+    int sub = i / 32, l = i % 32;
+    EXPECT_FLOAT_EQ(y[i], float(sc[sub]) * float(l % 16) - 0.5f * float(mn[sub]))
+        << i;
+  }
+}
+
+TEST(GGML, Q6_KDequantizesByItsFormula) {
+  std::vector<uint8_t> b(210, 0);
+  // All 6-bit codes 33 (q = 1), scales 1..16, d = 2.
+  for (int i = 0; i < 128; ++i)
+    b[i] = 0x11;           // low nibbles 1
+  for (int i = 0; i < 64; ++i)
+    b[128 + i] = 0xAA;     // high 2 bits 2 -> code 0x21 = 33
+  for (int i = 0; i < 16; ++i)
+    b[192 + i] = uint8_t(i + 1);
+  b[208] = 0x00; b[209] = 0x40; // d = 2
+  std::vector<float> y(256);
+  makeGGMLCodec(GGMLType::Q6_K)->dequantize(b.data(), 1, 256, y.data());
+  for (int i = 0; i < 256; ++i)
+    EXPECT_FLOAT_EQ(y[i], 2.0f * float(i / 16 + 1)) << i;
+}

@@ -1,0 +1,28 @@
+//===- quant-opt.cpp - qc's opt driver ------------------------------------===//
+//
+// Runs any slice of the qc pipeline: qc plus the upstream dialects and
+// passes the pipeline uses.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/QC/IR/QCDialect.h"
+#include "dialects/QC/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  registry.insert<mlir::qc::QCDialect, mlir::arith::ArithDialect,
+                  mlir::func::FuncDialect, mlir::math::MathDialect,
+                  mlir::quant::QuantDialect, mlir::scf::SCFDialect,
+                  mlir::tensor::TensorDialect>();
+  mlir::qc::registerQCPasses();
+  mlir::registerCanonicalizerPass();
+  mlir::registerCSEPass();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "qc quantization compiler driver\n",
+                        registry));
+}
