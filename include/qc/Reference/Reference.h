@@ -1,0 +1,61 @@
+//===- Reference.h - Independent float reference ---------------*- C++ -*-===//
+//
+// Plain C++ (no MLIR, no generated code): runs an imported model in f32 so
+// every compiled or quantized result has something independent to be
+// compared with.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QC_REFERENCE_REFERENCE_H
+#define QC_REFERENCE_REFERENCE_H
+
+#include "qc/Model/Model.h"
+
+#include <functional>
+#include <vector>
+
+namespace qc {
+
+class FloatModel {
+public:
+  /// Dequantizes every weight of `model` to f32; the KV cache holds
+  /// `context` positions (the model's own context when 0).
+  explicit FloatModel(const model::Model &model, int64_t context = 0);
+
+  const model::Config &config() const { return cfg; }
+  /// Runs `count` tokens at positions pos..pos+count-1 through the model,
+  /// appending their keys and values to the cache; writes count x vocab
+  /// logits to `logits`.
+  void forward(const int32_t *tokens, int64_t count, int64_t pos,
+               float *logits);
+
+private:
+  struct Layer {
+    std::vector<float> attnNorm, wq, wk, wv, wo, bq, bk, bv;
+    std::vector<float> ffnNorm, gate, up, down;
+    std::vector<float> keys, values; // [context x kvDim]
+  };
+  model::Config cfg;
+  std::vector<float> embedding, outputNorm, output;
+  std::vector<Layer> layers;
+};
+
+/// Logits of `count` tokens at positions pos..: count x vocab floats.
+using ForwardFn = std::function<void(const int32_t *tokens, int64_t count,
+                                     int64_t pos, float *logits)>;
+
+struct PerplexityResult {
+  double perplexity = 0, stderrPpl = 0, meanNll = 0;
+  int64_t chunks = 0, scored = 0;
+};
+
+/// llama-perplexity's method: non-overlapping windows of `ctx` tokens (the
+/// first replaced by BOS when `bos` >= 0), scoring the second half of each.
+/// `reset` clears the KV cache before each window.
+PerplexityResult perplexity(const std::vector<int32_t> &tokens, int64_t ctx,
+                            int64_t vocab, int32_t bos, int64_t maxChunks,
+                            const std::function<void()> &reset,
+                            const ForwardFn &forward);
+
+} // namespace qc
+
+#endif // QC_REFERENCE_REFERENCE_H

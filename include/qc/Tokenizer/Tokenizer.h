@@ -1,0 +1,38 @@
+//===- Tokenizer.h - Text to token ids and back -----------------*- C++ -*-===//
+#ifndef QC_TOKENIZER_TOKENIZER_H
+#define QC_TOKENIZER_TOKENIZER_H
+
+#include "qc/Model/Model.h"
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace qc {
+
+/// llama.cpp-compatible tokenization of a model's vocabulary:
+/// SentencePiece-style BPE by scores with byte fallback (llama, llama2.c).
+class Tokenizer {
+public:
+  explicit Tokenizer(const model::Vocabulary &vocab);
+
+  /// Token ids of `text`, with BOS first when `addBos` and the vocabulary
+  /// has one. Characters the vocabulary lacks become byte tokens, or <unk>
+  /// when it has no byte tokens either.
+  std::vector<int32_t> encode(const std::string &text, bool addBos) const;
+  /// The text a token stands for (spaces restored, byte tokens as bytes).
+  std::string decode(int32_t id) const;
+  const model::Vocabulary &vocabulary() const { return vocab; }
+
+private:
+  void encodeSentencePiece(const std::string &text,
+                           std::vector<int32_t> &out) const;
+  int32_t find(const std::string &text) const;
+
+  model::Vocabulary vocab;
+  std::unordered_map<std::string, int32_t> ids;
+};
+
+} // namespace qc
+
+#endif // QC_TOKENIZER_TOKENIZER_H

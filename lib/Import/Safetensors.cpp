@@ -1,0 +1,562 @@
+//===- Safetensors.cpp - safetensors reader/writer, Hugging Face models ---===//
+#include "Json.h"
+#include "MappedFile.h"
+#include "qc/Model/Archive.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace qc::model {
+
+namespace {
+
+std::string readText(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f)
+    throw FormatError(path + ": cannot open");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+bool exists(const std::string &path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::string directoryOf(const std::string &path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+struct DType {
+  const char *name;
+  formats::GGMLType type;
+  int size;
+};
+const DType kDTypes[] = {{"F32", formats::GGMLType::F32, 4},
+                         {"F16", formats::GGMLType::F16, 2},
+                         {"BF16", formats::GGMLType::BF16, 2},
+                         {"U8", formats::GGMLType::I8, 1}};
+
+/// Reads every tensor of one safetensors file into `out` (by its own name).
+void readSafetensorsFile(const std::string &path,
+                         std::map<std::string, Tensor> &out,
+                         std::map<std::string, std::string> &metadata) {
+  MappedFile file(path);
+  Cursor in(file);
+  uint64_t headerLen = in.read<uint64_t>("header length");
+  if (headerLen > file.size() - 8 || headerLen > (uint64_t(100) << 20))
+    in.fail("header length " + std::to_string(headerLen) +
+                " exceeds the file (or 100 MiB)",
+            0);
+  Json header = parseJson(in.string(headerLen, "header"), path);
+  if (header.kind != Json::Object)
+    in.fail("header must be a JSON object", 8);
+  uint64_t dataStart = 8 + headerLen, dataSize = file.size() - dataStart;
+  if (const Json *meta = header.get("__metadata__"))
+    for (const auto &[k, v] : meta->fields)
+      if (v.kind == Json::String)
+        metadata[k] = v.text;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (const auto &[name, info] : header.fields) {
+    if (name == "__metadata__")
+      continue;
+    auto bad = [&](const std::string &why) {
+      throw FormatError(path + ": tensor '" + name + "': " + why);
+    };
+    const Json *dtype = info.get("dtype"), *shape = info.get("shape"),
+               *offsets = info.get("data_offsets");
+    if (!dtype || dtype->kind != Json::String || !shape ||
+        shape->kind != Json::Array || !offsets ||
+        offsets->kind != Json::Array || offsets->items.size() != 2)
+      bad("needs dtype, shape and two data_offsets");
+    const DType *dt = nullptr;
+    for (const DType &d : kDTypes)
+      if (dtype->text == d.name)
+        dt = &d;
+    if (!dt)
+      bad("unsupported dtype '" + dtype->text + "' (F32, F16, BF16, U8)");
+    Tensor t;
+    t.name = name;
+    int64_t count = 1;
+    for (const Json &d : shape->items) {
+      if (d.kind != Json::Number || d.number < 0 || d.number > 1e12 ||
+          d.number != std::floor(d.number))
+        bad("shape entries must be non-negative integers");
+      t.shape.push_back(int64_t(d.number));
+      count = checkedMul(count, t.shape.back(), path + ": tensor '" + name + "'");
+    }
+    double b = offsets->items[0].number, e = offsets->items[1].number;
+    if (!(b >= 0 && e >= b && e <= double(dataSize)))
+      bad("data_offsets [" + std::to_string(b) + ", " + std::to_string(e) +
+          "] fall outside the " + std::to_string(dataSize) + " data bytes");
+    uint64_t begin = uint64_t(b), end = uint64_t(e);
+    if (end - begin != uint64_t(checkedMul(count, dt->size, path)))
+      bad("data_offsets span " + std::to_string(end - begin) +
+          " bytes, shape and dtype need " + std::to_string(count * dt->size));
+    ranges.push_back({begin, end});
+    t.type = dt->type;
+    t.bytes.assign(file.data() + dataStart + begin,
+                   file.data() + dataStart + end);
+    // A packed blob: its metadata names the ggml type and logical shape.
+    auto fmt = metadata.find("format:" + name);
+    if (dt->type == formats::GGMLType::I8 && fmt != metadata.end()) {
+      Json f = parseJson(fmt->second, path + " metadata format:" + name);
+      const Json *type = f.get("type"), *logical = f.get("shape");
+      auto info = type && type->kind == Json::String
+                      ? formats::ggmlTypeByName(type->text)
+                      : std::nullopt;
+      if (!info || !info->canDequantize || !logical ||
+          logical->kind != Json::Array || logical->items.empty())
+        bad("metadata format entry must name a readable ggml type and shape");
+      t.type = info->type;
+      t.shape.clear();
+      int64_t n = 1;
+      for (const Json &d : logical->items) {
+        if (d.kind != Json::Number || d.number < 1 || d.number > 1e12)
+          bad("metadata format shape entries must be positive integers");
+        t.shape.push_back(int64_t(d.number));
+        n = checkedMul(n, t.shape.back(), path);
+      }
+      auto codec = formats::makeGGMLCodec(info->type);
+      if (codec->packedBytes(n / t.shape.back(), t.shape.back()) !=
+          int64_t(t.bytes.size()))
+        bad("blob size does not match its format and shape");
+    }
+    out[name] = std::move(t);
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i - 1].second > ranges[i].first)
+      throw FormatError(path + ": tensor data ranges overlap at data offset " +
+                        std::to_string(ranges[i].first));
+}
+
+/// Permutes Q/K rows from Hugging Face's rotate-half layout to GGUF's
+/// interleaved one (as llama.cpp's converter does), so one RoPE serves both.
+void permuteForRope(Tensor &t, int64_t heads) {
+  std::vector<float> w = t.toFloats();
+  int64_t rows = t.shape[0], cols = t.shape[1], hd = rows / heads;
+  std::vector<float> out(w.size());
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t i = 0; i < hd / 2; ++i)
+      for (int64_t half = 0; half < 2; ++half)
+        std::copy_n(&w[(h * hd + half * hd / 2 + i) * cols], cols,
+                    &out[(h * hd + 2 * i + half) * cols]);
+  t = Tensor::fromFloats(t.name, t.shape, out.data());
+}
+
+std::string ggufName(const std::string &hf) {
+  static const std::pair<const char *, const char *> kLayer[] = {
+      {"input_layernorm.weight", "attn_norm.weight"},
+      {"post_attention_layernorm.weight", "ffn_norm.weight"},
+      {"self_attn.q_proj.weight", "attn_q.weight"},
+      {"self_attn.k_proj.weight", "attn_k.weight"},
+      {"self_attn.v_proj.weight", "attn_v.weight"},
+      {"self_attn.q_proj.bias", "attn_q.bias"},
+      {"self_attn.k_proj.bias", "attn_k.bias"},
+      {"self_attn.v_proj.bias", "attn_v.bias"},
+      {"self_attn.o_proj.weight", "attn_output.weight"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},
+      {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"mlp.down_proj.weight", "ffn_down.weight"}};
+  if (hf == "model.embed_tokens.weight") return "token_embd.weight";
+  if (hf == "model.norm.weight") return "output_norm.weight";
+  if (hf == "lm_head.weight") return "output.weight";
+  const std::string prefix = "model.layers.";
+  if (hf.compare(0, prefix.size(), prefix) != 0)
+    return "";
+  size_t dot = hf.find('.', prefix.size());
+  if (dot == std::string::npos)
+    return "";
+  std::string layer = hf.substr(prefix.size(), dot - prefix.size());
+  if (layer.empty() || layer.find_first_not_of("0123456789") != std::string::npos)
+    return "";
+  std::string rest = hf.substr(dot + 1);
+  for (auto [from, to] : kLayer)
+    if (rest == from)
+      return "blk." + layer + "." + to;
+  return "";
+}
+
+int64_t configInt(const Json &cfg, const char *key, const std::string &path,
+                  int64_t def = -1) {
+  const Json *v = cfg.get(key);
+  if (!v) {
+    if (def >= 0)
+      return def;
+    throw FormatError(path + ": missing key '" + key + "'");
+  }
+  if (v->kind != Json::Number || v->number < 1 || v->number > 2147483647.0 ||
+      v->number != std::floor(v->number))
+    throw FormatError(path + ": key '" + key +
+                      "' must be a positive integer");
+  return int64_t(v->number);
+}
+
+double configReal(const Json &cfg, const char *key, double def,
+                  const std::string &path) {
+  const Json *v = cfg.get(key);
+  if (!v || v->kind == Json::Null)
+    return def;
+  if (v->kind != Json::Number || !(v->number > 0))
+    throw FormatError(path + ": key '" + key + "' must be a positive number");
+  return v->number;
+}
+
+/// A Hugging Face tokenizer.json of type BPE: vocabulary and merges. Byte-
+/// level vocabularies (GPT-2, Qwen2) read as such; byte-fallback ones (Llama)
+/// as SentencePiece with scores from merge ranks.
+Vocabulary readTokenizerJson(const std::string &path, int64_t vocabSize) {
+  Json j = parseJson(readText(path), path);
+  const Json *model = j.get("model");
+  const Json *vocab = model ? model->get("vocab") : nullptr;
+  const Json *merges = model ? model->get("merges") : nullptr;
+  const Json *type = model ? model->get("type") : nullptr;
+  if (!vocab || vocab->kind != Json::Object || !type || type->text != "BPE")
+    throw FormatError(path + ": expected a BPE model with a vocab object");
+  Vocabulary v;
+  const Json *fallback = model->get("byte_fallback");
+  bool spm = fallback && fallback->kind == Json::Bool && fallback->boolean;
+  v.kind = spm ? TokenizerKind::SentencePiece : TokenizerKind::BytePairGPT2;
+  v.tokens.assign(vocabSize, "");
+  v.types.assign(vocabSize, TokenType::Unused);
+  v.scores.assign(vocabSize, 0.0f);
+  auto place = [&](const std::string &text, double idNum, TokenType t) {
+    if (idNum < 0 || idNum >= double(vocabSize) || idNum != std::floor(idNum))
+      throw FormatError(path + ": token '" + text + "' has id " +
+                        std::to_string(idNum) + " outside the vocabulary of " +
+                        std::to_string(vocabSize));
+    size_t id = size_t(idNum);
+    v.tokens[id] = text;
+    v.types[id] = t;
+  };
+  for (const auto &[text, id] : vocab->fields) {
+    bool isByte = text.size() == 6 && text.compare(0, 3, "<0x") == 0;
+    place(text, id.number, isByte ? TokenType::Byte : TokenType::Normal);
+  }
+  if (const Json *added = j.get("added_tokens"))
+    for (const Json &a : added->items) {
+      const Json *content = a.get("content"), *id = a.get("id");
+      if (content && id)
+        place(content->text, id->number, TokenType::Control);
+    }
+  if (merges && merges->kind == Json::Array) {
+    for (size_t rank = 0; rank < merges->items.size(); ++rank) {
+      const Json &mg = merges->items[rank];
+      std::string text = mg.kind == Json::String ? mg.text
+                         : mg.items.size() == 2
+                             ? mg.items[0].text + " " + mg.items[1].text
+                             : "";
+      v.merges.push_back(text);
+      if (spm) {
+        size_t space = text.find(' ');
+        auto it = vocab->fields.find(text.substr(0, space) +
+                                     text.substr(space + 1));
+        if (space != std::string::npos && it != vocab->fields.end())
+          v.scores[size_t(it->second.number)] = -float(rank);
+      }
+    }
+  }
+  v.addSpacePrefix = spm;
+  v.addBos = spm;
+  return v;
+}
+
+Model readHuggingFace(const std::string &dir) {
+  std::string cfgPath = dir + "/config.json";
+  Json cfg = parseJson(readText(cfgPath), cfgPath);
+  Model m;
+  m.source = dir;
+  const Json *archs = cfg.get("architectures");
+  std::string arch = archs && !archs->items.empty() ? archs->items[0].text : "";
+  Config &c = m.config;
+  if (arch == "LlamaForCausalLM")
+    c.arch = "llama";
+  else if (arch == "Qwen2ForCausalLM")
+    c.arch = "qwen2";
+  else
+    throw FormatError(cfgPath + ": architectures[0] is '" + arch +
+                      "', expected LlamaForCausalLM or Qwen2ForCausalLM");
+  c.dim = configInt(cfg, "hidden_size", cfgPath);
+  c.hidden = configInt(cfg, "intermediate_size", cfgPath);
+  c.layers = configInt(cfg, "num_hidden_layers", cfgPath);
+  c.heads = configInt(cfg, "num_attention_heads", cfgPath);
+  c.kvHeads = configInt(cfg, "num_key_value_heads", cfgPath, c.heads);
+  c.vocab = configInt(cfg, "vocab_size", cfgPath);
+  c.context = configInt(cfg, "max_position_embeddings", cfgPath, 2048);
+  c.normEps = float(configReal(cfg, "rms_norm_eps", 1e-6, cfgPath));
+  c.ropeTheta = float(configReal(cfg, "rope_theta", 10000.0, cfgPath));
+  if (const Json *rs = cfg.get("rope_scaling"); rs && rs->kind == Json::Object) {
+    const Json *t = rs->get("type") ? rs->get("type") : rs->get("rope_type");
+    if (!t || t->text != "linear")
+      throw FormatError(cfgPath + ": rope_scaling type '" +
+                        (t ? t->text : "") + "' is not supported (linear)");
+    c.ropeFreqScale = float(1.0 / configReal(*rs, "factor", 1.0, cfgPath));
+  }
+  const Json *tied = cfg.get("tie_word_embeddings");
+  c.qkvBias = c.arch == "qwen2";
+  c.ropeNeox = c.arch == "qwen2";
+
+  std::vector<std::string> shards;
+  std::string index = dir + "/model.safetensors.index.json";
+  if (exists(index)) {
+    Json idx = parseJson(readText(index), index);
+    const Json *map = idx.get("weight_map");
+    if (!map || map->kind != Json::Object)
+      throw FormatError(index + ": missing weight_map");
+    for (const auto &[name, file] : map->fields) {
+      if (file.text.find('/') != std::string::npos || file.text.empty())
+        throw FormatError(index + ": shard name '" + file.text +
+                          "' must be a plain file name");
+      if (std::find(shards.begin(), shards.end(), file.text) == shards.end())
+        shards.push_back(file.text);
+    }
+  } else {
+    shards.push_back("model.safetensors");
+  }
+  for (const std::string &shard : shards) {
+    std::map<std::string, Tensor> raw;
+    readSafetensorsFile(dir + "/" + shard, raw, m.metadata);
+    for (auto &[name, t] : raw) {
+      std::string gguf = ggufName(name);
+      if (gguf.empty())
+        continue; // rotary tables and the like
+      t.name = gguf;
+      if (m.tensors.count(gguf))
+        throw FormatError(dir + ": tensor '" + name + "' appears twice");
+      m.tensors[gguf] = std::move(t);
+    }
+  }
+  c.tiedOutput = (tied && tied->boolean) || !m.has("output.weight");
+  if (c.arch == "llama")
+    for (auto &[name, t] : m.tensors) {
+      bool q = name.size() > 13 && name.find(".attn_q.weight") != std::string::npos;
+      bool k = name.find(".attn_k.weight") != std::string::npos;
+      if ((q || k) && t.shape.size() == 2)
+        permuteForRope(t, q ? c.heads : c.kvHeads);
+    }
+  if (exists(dir + "/tokenizer.json"))
+    m.vocab = readTokenizerJson(dir + "/tokenizer.json", c.vocab);
+  m.metadata["general.architecture"] = c.arch;
+  m.validate();
+  return m;
+}
+
+/// Reads back an archive qc wrote: config and vocabulary from __metadata__.
+Model readQcArchive(const std::string &path) {
+  Model m;
+  m.source = path;
+  readSafetensorsFile(path, m.tensors, m.metadata);
+  Json cfg = parseJson(m.metadata["qc.config"], path + " metadata qc.config");
+  Config &c = m.config;
+  c.arch = cfg.get("arch") ? cfg.get("arch")->text : "llama";
+  c.dim = configInt(cfg, "dim", path);
+  c.hidden = configInt(cfg, "hidden", path);
+  c.layers = configInt(cfg, "layers", path);
+  c.heads = configInt(cfg, "heads", path);
+  c.kvHeads = configInt(cfg, "kv_heads", path);
+  c.vocab = configInt(cfg, "vocab", path);
+  c.context = configInt(cfg, "context", path);
+  c.normEps = float(configReal(cfg, "norm_eps", 1e-5, path));
+  c.ropeTheta = float(configReal(cfg, "rope_theta", 10000, path));
+  c.ropeFreqScale = float(configReal(cfg, "rope_freq_scale", 1, path));
+  auto flag = [&](const char *k) {
+    const Json *v = cfg.get(k);
+    return v && v->boolean;
+  };
+  c.ropeNeox = flag("rope_neox");
+  c.tiedOutput = flag("tied_output");
+  c.qkvBias = flag("qkv_bias");
+  if (m.metadata.count("qc.vocab")) {
+    Json v = parseJson(m.metadata["qc.vocab"], path + " metadata qc.vocab");
+    Vocabulary &vocab = m.vocab;
+    const Json *kind = v.get("kind");
+    vocab.kind = !kind || kind->text == "spm" ? TokenizerKind::SentencePiece
+                 : kind->text == "bpe"        ? TokenizerKind::BytePairGPT2
+                                              : TokenizerKind::WordPiece;
+    const Json *tokens = v.get("tokens"), *scores = v.get("scores"),
+               *types = v.get("types");
+    if (!tokens || !scores || !types ||
+        tokens->items.size() != scores->items.size() ||
+        tokens->items.size() != types->items.size())
+      throw FormatError(path + ": metadata qc.vocab needs tokens, scores and "
+                               "types of equal length");
+    for (size_t i = 0; i < tokens->items.size(); ++i) {
+      vocab.tokens.push_back(tokens->items[i].text);
+      vocab.scores.push_back(float(scores->items[i].number));
+      int t = int(types->items[i].number);
+      if (t < 1 || t > 6)
+        throw FormatError(path + ": metadata qc.vocab: bad token type");
+      vocab.types.push_back(TokenType(t));
+    }
+    if (const Json *mg = v.get("merges"))
+      for (const Json &x : mg->items)
+        vocab.merges.push_back(x.text);
+    vocab.bos = int32_t(v.get("bos") ? v.get("bos")->number : -1);
+    vocab.eos = int32_t(v.get("eos") ? v.get("eos")->number : -1);
+    vocab.unk = int32_t(v.get("unk") ? v.get("unk")->number : -1);
+    vocab.addBos = v.get("add_bos") && v.get("add_bos")->boolean;
+    vocab.addSpacePrefix = v.get("add_space_prefix") &&
+                           v.get("add_space_prefix")->boolean;
+  }
+  m.validate();
+  return m;
+}
+
+std::string jsonString(const std::string &s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += char(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += char(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string jsonFloat(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+} // namespace
+
+Model readSafetensorsModel(const std::string &path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    return readHuggingFace(path);
+  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".json") == 0)
+    return readHuggingFace(directoryOf(path));
+  if (exists(directoryOf(path) + "/config.json"))
+    return readHuggingFace(directoryOf(path));
+  return readQcArchive(path);
+}
+
+void writeFileAtomically(const std::string &path, const std::string &bytes) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f)
+      throw FormatError(path + ": cannot create " + tmp);
+    f.write(bytes.data(), std::streamsize(bytes.size()));
+    f.flush();
+    if (!f) {
+      std::remove(tmp.c_str());
+      throw FormatError(path + ": write failed");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw FormatError(path + ": cannot rename " + tmp + " into place");
+  }
+}
+
+void writeArchive(const Model &m, const std::string &path) {
+  const Config &c = m.config;
+  std::map<std::string, std::string> meta;
+  meta["qc.config"] =
+      "{\"arch\":" + jsonString(c.arch) + ",\"dim\":" + std::to_string(c.dim) +
+      ",\"hidden\":" + std::to_string(c.hidden) +
+      ",\"layers\":" + std::to_string(c.layers) +
+      ",\"heads\":" + std::to_string(c.heads) +
+      ",\"kv_heads\":" + std::to_string(c.kvHeads) +
+      ",\"vocab\":" + std::to_string(c.vocab) +
+      ",\"context\":" + std::to_string(c.context) +
+      ",\"norm_eps\":" + jsonFloat(c.normEps) +
+      ",\"rope_theta\":" + jsonFloat(c.ropeTheta) +
+      ",\"rope_freq_scale\":" + jsonFloat(c.ropeFreqScale) +
+      ",\"rope_neox\":" + (c.ropeNeox ? "true" : "false") +
+      ",\"tied_output\":" + (c.tiedOutput ? "true" : "false") +
+      ",\"qkv_bias\":" + (c.qkvBias ? "true" : "false") + "}";
+  const Vocabulary &v = m.vocab;
+  std::string tokens, scores, types, merges;
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    tokens += (i ? "," : "") + jsonString(v.tokens[i]);
+    scores += (i ? "," : "") + jsonFloat(v.scores[i]);
+    types += (i ? "," : "") + std::to_string(int(v.types[i]));
+  }
+  for (size_t i = 0; i < v.merges.size(); ++i)
+    merges += (i ? "," : "") + jsonString(v.merges[i]);
+  const char *kind = v.kind == TokenizerKind::SentencePiece  ? "spm"
+                     : v.kind == TokenizerKind::BytePairGPT2 ? "bpe"
+                                                             : "wordpiece";
+  meta["qc.vocab"] = std::string("{\"kind\":\"") + kind + "\",\"tokens\":[" +
+                     tokens + "],\"scores\":[" + scores + "],\"types\":[" +
+                     types + "],\"merges\":[" + merges +
+                     "],\"bos\":" + std::to_string(v.bos) +
+                     ",\"eos\":" + std::to_string(v.eos) +
+                     ",\"unk\":" + std::to_string(v.unk) +
+                     ",\"add_bos\":" + (v.addBos ? "true" : "false") +
+                     ",\"add_space_prefix\":" +
+                     (v.addSpacePrefix ? "true" : "false") + "}";
+
+  // Widest elements first: every tensor stays aligned to its element size.
+  std::vector<const Tensor *> order;
+  for (const auto &[name, t] : m.tensors)
+    order.push_back(&t);
+  auto width = [](const Tensor *t) {
+    return t->type == formats::GGMLType::F32 ? 4
+           : t->type == formats::GGMLType::F16 ||
+                   t->type == formats::GGMLType::BF16
+               ? 2
+               : 1;
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](auto *a, auto *b) { return width(a) > width(b); });
+  std::string header = "{";
+  uint64_t offset = 0;
+  for (const Tensor *t : order) {
+    auto info = formats::ggmlTypeInfo(uint32_t(t->type));
+    std::string dtype, shape;
+    if (width(t) == 1) {
+      dtype = "U8";
+      shape = std::to_string(t->bytes.size());
+      std::string logical;
+      for (size_t i = 0; i < t->shape.size(); ++i)
+        logical += (i ? "," : "") + std::to_string(t->shape[i]);
+      meta["format:" + t->name] = std::string("{\"type\":\"") + info->name +
+                                  "\",\"shape\":[" + logical + "]}";
+    } else {
+      dtype = info->name;
+      for (size_t i = 0; i < t->shape.size(); ++i)
+        shape += (i ? "," : "") + std::to_string(t->shape[i]);
+    }
+    header += jsonString(t->name) + ":{\"dtype\":\"" + dtype +
+              "\",\"shape\":[" + shape + "],\"data_offsets\":[" +
+              std::to_string(offset) + "," +
+              std::to_string(offset + t->bytes.size()) + "]},";
+    offset += t->bytes.size();
+  }
+  header += "\"__metadata__\":{";
+  bool first = true;
+  for (const auto &[k, val] : meta) {
+    header += (first ? "" : ",") + jsonString(k) + ":" + jsonString(val);
+    first = false;
+  }
+  header += "}}";
+  while ((8 + header.size()) % 64 != 0)
+    header += ' ';
+  std::string out;
+  uint64_t len = header.size();
+  out.append(reinterpret_cast<const char *>(&len), 8);
+  out += header;
+  for (const Tensor *t : order)
+    out.append(reinterpret_cast<const char *>(t->bytes.data()), t->bytes.size());
+  writeFileAtomically(path, out);
+}
+
+} // namespace qc::model

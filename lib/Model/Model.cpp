@@ -1,0 +1,130 @@
+//===- Model.cpp - Tensors, validation, reader dispatch -------------------===//
+#include "qc/Model/Model.h"
+
+#include <cstring>
+#include <fstream>
+#include <sys/stat.h>
+
+namespace qc::model {
+
+int64_t Tensor::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+std::vector<float> Tensor::toFloats() const {
+  std::vector<float> out(numElements());
+  auto codec = formats::makeGGMLCodec(type);
+  if (!codec)
+    throw FormatError("tensor '" + name + "': no codec for its type");
+  codec->dequantize(bytes.data(), rows(), cols(), out.data());
+  return out;
+}
+
+Tensor Tensor::fromFloats(std::string name, std::vector<int64_t> shape,
+                          const float *data) {
+  Tensor t;
+  t.name = std::move(name);
+  t.shape = std::move(shape);
+  t.type = formats::GGMLType::F32;
+  t.bytes.resize(t.numElements() * sizeof(float));
+  std::memcpy(t.bytes.data(), data, t.bytes.size());
+  return t;
+}
+
+const Tensor &Model::tensor(const std::string &name) const {
+  auto it = tensors.find(name);
+  if (it == tensors.end())
+    throw FormatError(source + ": missing tensor '" + name + "'");
+  return it->second;
+}
+
+static std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? " x " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+void Model::validate() const {
+  const Config &c = config;
+  auto bad = [&](const std::string &why) {
+    throw FormatError(source + ": " + why);
+  };
+  if (c.dim <= 0 || c.hidden <= 0 || c.layers <= 0 || c.heads <= 0 ||
+      c.kvHeads <= 0 || c.vocab <= 0)
+    bad("hyper-parameters must be positive (dim " + std::to_string(c.dim) +
+        ", hidden " + std::to_string(c.hidden) + ", layers " +
+        std::to_string(c.layers) + ", heads " + std::to_string(c.heads) +
+        ", kv heads " + std::to_string(c.kvHeads) + ", vocab " +
+        std::to_string(c.vocab) + ")");
+  if (c.dim % c.heads != 0)
+    bad("dim " + std::to_string(c.dim) + " is not a multiple of heads " +
+        std::to_string(c.heads));
+  if (c.heads % c.kvHeads != 0)
+    bad("heads " + std::to_string(c.heads) +
+        " is not a multiple of kv heads " + std::to_string(c.kvHeads));
+  if (c.headDim() % 2 != 0)
+    bad("head dimension " + std::to_string(c.headDim()) + " must be even");
+  if (c.layers > 100000 || c.dim > (1 << 20) || c.hidden > (1 << 22))
+    bad("hyper-parameters are implausibly large");
+  if (!vocab.tokens.empty() && int64_t(vocab.tokens.size()) != c.vocab)
+    bad("tokenizer has " + std::to_string(vocab.tokens.size()) +
+        " tokens, the model's vocabulary is " + std::to_string(c.vocab));
+  auto expect = [&](const std::string &name, std::vector<int64_t> shape) {
+    auto it = tensors.find(name);
+    if (it == tensors.end())
+      bad("missing tensor '" + name + "'");
+    if (it->second.shape != shape)
+      bad("tensor '" + name + "' has shape " + shapeText(it->second.shape) +
+          ", expected " + shapeText(shape));
+  };
+  expect("token_embd.weight", {c.vocab, c.dim});
+  expect("output_norm.weight", {c.dim});
+  if (!c.tiedOutput)
+    expect("output.weight", {c.vocab, c.dim});
+  for (int64_t l = 0; l < c.layers; ++l) {
+    std::string p = "blk." + std::to_string(l) + ".";
+    expect(p + "attn_norm.weight", {c.dim});
+    expect(p + "attn_q.weight", {c.dim, c.dim});
+    expect(p + "attn_k.weight", {c.kvDim(), c.dim});
+    expect(p + "attn_v.weight", {c.kvDim(), c.dim});
+    expect(p + "attn_output.weight", {c.dim, c.dim});
+    expect(p + "ffn_norm.weight", {c.dim});
+    expect(p + "ffn_gate.weight", {c.hidden, c.dim});
+    expect(p + "ffn_up.weight", {c.hidden, c.dim});
+    expect(p + "ffn_down.weight", {c.dim, c.hidden});
+    if (c.qkvBias) {
+      expect(p + "attn_q.bias", {c.dim});
+      expect(p + "attn_k.bias", {c.kvDim()});
+      expect(p + "attn_v.bias", {c.kvDim()});
+    }
+  }
+}
+
+static bool endsWith(const std::string &s, const std::string &suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Model readModel(const std::string &path, const std::string &tokenizerPath) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    throw FormatError(path + ": no such file or directory");
+  if (S_ISDIR(st.st_mode) || endsWith(path, ".safetensors") ||
+      endsWith(path, ".json"))
+    return readSafetensorsModel(path);
+  char magic[4] = {};
+  std::ifstream(path, std::ios::binary).read(magic, 4);
+  if (std::memcmp(magic, "GGUF", 4) == 0)
+    return readGGUF(path);
+  if (tokenizerPath.empty())
+    throw FormatError(path + ": not GGUF, safetensors or a Hugging Face "
+                             "directory; a llama2.c checkpoint needs its "
+                             "tokenizer.bin (--tokenizer)");
+  return readLlama2c(path, tokenizerPath);
+}
+
+} // namespace qc::model

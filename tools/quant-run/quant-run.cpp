@@ -1,0 +1,168 @@
+//===- quant-run.cpp - Run a model: generate, perplexity, tokenize --------===//
+//
+//   quant-run generate   -m MODEL [--tokenizer TOK] [-p PROMPT] [-n N]
+//   quant-run perplexity -m MODEL [--tokenizer TOK] -f TEXT [--ctx N] [--chunks N]
+//   quant-run tokenize   -m MODEL [--tokenizer TOK] -p TEXT
+//
+// MODEL is a GGUF file, a llama2.c checkpoint (with --tokenizer), a Hugging
+// Face directory or a qc weights archive; it runs on the float reference.
+//
+//===----------------------------------------------------------------------===//
+#include "qc/Reference/Reference.h"
+#include "qc/Tokenizer/Tokenizer.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+using namespace qc;
+
+namespace {
+
+struct Options {
+  std::string command, model, tokenizer, prompt, file;
+  int64_t tokens = 64, ctx = 256, chunks = 0;
+};
+
+[[noreturn]] void usage(const std::string &why) {
+  std::fprintf(stderr,
+               "quant-run: %s\n"
+               "usage: quant-run generate|perplexity|tokenize -m MODEL "
+               "[--tokenizer TOK] [-p PROMPT] [-n N] [-f TEXT] [--ctx N] "
+               "[--chunks N]\n",
+               why.c_str());
+  std::exit(2);
+}
+
+int64_t number(const char *flag, const char *text, int64_t lo, int64_t hi) {
+  char *end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(text, &end, 10);
+  if (errno || !end || *end || v < lo || v > hi)
+    usage(std::string(flag) + " expects an integer in [" + std::to_string(lo) +
+          ", " + std::to_string(hi) + "], got '" + text + "'");
+  return v;
+}
+
+Options parse(int argc, char **argv) {
+  if (argc < 2)
+    usage("missing command");
+  Options o;
+  o.command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char * {
+      if (i + 1 >= argc)
+        usage(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "-m" || a == "--model") o.model = value();
+    else if (a == "--tokenizer") o.tokenizer = value();
+    else if (a == "-p" || a == "--prompt") o.prompt = value();
+    else if (a == "-f" || a == "--file") o.file = value();
+    else if (a == "-n") o.tokens = number("-n", value(), 0, 1 << 20);
+    else if (a == "--ctx") o.ctx = number("--ctx", value(), 2, 1 << 20);
+    else if (a == "--chunks") o.chunks = number("--chunks", value(), 0, 1 << 30);
+    else usage("unknown option '" + a + "'");
+  }
+  if (o.model.empty())
+    usage("-m MODEL is required");
+  return o;
+}
+
+std::string readFile(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f)
+    throw model::FormatError(path + ": cannot open");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+int generate(const model::Model &m, const Options &o) {
+  Tokenizer tok(m.vocab);
+  FloatModel fm(m);
+  std::vector<int32_t> ids = tok.encode(o.prompt, m.vocab.addBos);
+  if (int64_t(ids.size()) + o.tokens > m.config.context)
+    throw model::FormatError("prompt (" + std::to_string(ids.size()) +
+                             " tokens) plus " + std::to_string(o.tokens) +
+                             " new tokens exceed the context of " +
+                             std::to_string(m.config.context));
+  std::vector<float> logits(ids.size() * m.config.vocab);
+  fm.forward(ids.data(), int64_t(ids.size()), 0, logits.data());
+  std::string text = o.prompt;
+  std::printf("%s", text.c_str());
+  const float *last = &logits[(ids.size() - 1) * m.config.vocab];
+  int64_t pos = int64_t(ids.size());
+  for (int64_t i = 0; i < o.tokens; ++i) {
+    int32_t next = int32_t(std::max_element(last, last + m.config.vocab) - last);
+    if (next == m.vocab.eos)
+      break;
+    std::printf("%s", tok.decode(next).c_str());
+    std::fflush(stdout);
+    logits.resize(m.config.vocab);
+    fm.forward(&next, 1, pos++, logits.data());
+    last = logits.data();
+  }
+  std::printf("\n");
+  return 0;
+}
+
+int perplexity(const model::Model &m, const Options &o) {
+  if (o.file.empty())
+    usage("perplexity needs -f TEXT");
+  Tokenizer tok(m.vocab);
+  std::vector<int32_t> ids = tok.encode(readFile(o.file), m.vocab.addBos);
+  int64_t ctx = o.ctx;
+  if (ctx > m.config.context)
+    std::fprintf(stderr,
+                 "quant-run: warning: --ctx %lld exceeds the model's trained "
+                 "context of %lld (llama-perplexity allows it too)\n",
+                 (long long)ctx, (long long)m.config.context);
+  FloatModel fm(m, std::max(ctx, m.config.context));
+  auto start = std::chrono::steady_clock::now();
+  PerplexityResult r = qc::perplexity(
+      ids, ctx, m.config.vocab, m.vocab.addBos ? m.vocab.bos : -1, o.chunks,
+      [] {}, [&](const int32_t *t, int64_t n, int64_t pos, float *l) {
+        fm.forward(t, n, pos, l);
+      });
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                              start)
+                    .count();
+  std::printf("tokens %zu, ctx %lld, chunks %lld, scored %lld\n", ids.size(),
+              (long long)ctx, (long long)r.chunks, (long long)r.scored);
+  std::printf("Final estimate: PPL = %.4f +/- %.5f (mean NLL %.5f) in %.1f s\n",
+              r.perplexity, r.stderrPpl, r.meanNll, secs);
+  return 0;
+}
+
+int tokenize(const model::Model &m, const Options &o) {
+  Tokenizer tok(m.vocab);
+  for (int32_t id : tok.encode(o.prompt, m.vocab.addBos))
+    std::printf("%d ", id);
+  std::printf("\n");
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o = parse(argc, argv);
+  try {
+    model::Model m = model::readModel(o.model, o.tokenizer);
+    if (o.command == "generate")
+      return generate(m, o);
+    if (o.command == "perplexity")
+      return perplexity(m, o);
+    if (o.command == "tokenize")
+      return tokenize(m, o);
+    usage("unknown command '" + o.command + "'");
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "quant-run: error: %s\n", e.what());
+    return 1;
+  }
+}
