@@ -86,7 +86,7 @@ public:
     for (uint64_t i = 0; i < tensorCount; ++i)
       g.tensors.push_back(tensorInfo(g));
     uint64_t dataStart = (in.offset() + alignment - 1) / alignment * alignment;
-    if (dataStart > file.size())
+    if (!g.tensors.empty() && dataStart > file.size())
       in.fail("tensor data would start past the end of the file", dataStart);
     // Bounds and overlaps, in file order.
     std::vector<GGUFTensorInfo *> order;
