@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "qc/Tokenizer/Tokenizer.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <functional>
 #include <queue>
@@ -17,6 +19,142 @@ namespace qc {
 
 namespace {
 const std::string kSpace = "\xE2\x96\x81"; // U+2581, SentencePiece's space
+
+enum CodepointFlags { Letter = 1, Number = 2, Space = 4, Defined = 8 };
+struct FlagRange {
+  uint32_t first;
+  uint8_t flags;
+};
+const FlagRange kFlagRanges[] = {
+#include "UnicodeTables.inc"
+};
+
+unsigned flagsOf(uint32_t cp) {
+  auto it = std::upper_bound(
+      std::begin(kFlagRanges), std::end(kFlagRanges), cp,
+      [](uint32_t v, const FlagRange &r) { return v < r.first; });
+  return it == std::begin(kFlagRanges) ? 0 : (it - 1)->flags;
+}
+
+void appendUtf8(std::string &out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += char(cp);
+  } else if (cp < 0x800) {
+    out += char(0xC0 | (cp >> 6));
+    out += char(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += char(0xE0 | (cp >> 12));
+    out += char(0x80 | ((cp >> 6) & 0x3F));
+    out += char(0x80 | (cp & 0x3F));
+  } else {
+    out += char(0xF0 | (cp >> 18));
+    out += char(0x80 | ((cp >> 12) & 0x3F));
+    out += char(0x80 | ((cp >> 6) & 0x3F));
+    out += char(0x80 | (cp & 0x3F));
+  }
+}
+
+/// Code points of `s` with the byte offset each starts at; a malformed
+/// sequence yields its lead byte as a code point of its own.
+void decodeUtf8(const std::string &s, std::vector<uint32_t> &cps,
+                std::vector<size_t> &offsets) {
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = s[i];
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
+               : (c >> 3) == 30 ? 4 : 0;
+    bool ok = n > 0 && i + n <= s.size();
+    for (size_t k = 1; ok && k < n; ++k)
+      ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
+    uint32_t cp = c;
+    if (ok && n > 1) {
+      cp = c & (0xFF >> (n + 1));
+      for (size_t k = 1; k < n; ++k)
+        cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    }
+    offsets.push_back(i);
+    cps.push_back(cp);
+    i += ok ? n : 1;
+  }
+  offsets.push_back(s.size());
+}
+
+/// GPT-2's pre-tokenizer, by hand: 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+|
+/// ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ . Returns [begin, end) code
+/// point ranges.
+std::vector<std::pair<size_t, size_t>>
+splitGPT2(const std::vector<uint32_t> &cps) {
+  std::vector<std::pair<size_t, size_t>> pieces;
+  size_t n = cps.size(), pos = 0;
+  auto flags = [&](size_t i) { return i < n ? flagsOf(cps[i]) : 0u; };
+  auto at = [&](size_t i) { return i < n ? cps[i] : 0xFFFFFFFFu; };
+  while (pos < n) {
+    size_t start = pos;
+    uint32_t c = cps[pos];
+    if (c == '\'' && pos + 1 < n) {
+      uint32_t c1 = at(pos + 1), c2 = at(pos + 2);
+      if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd') {
+        pieces.push_back({pos, pos + 2});
+        pos += 2;
+        continue;
+      }
+      if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') ||
+          (c1 == 'l' && c2 == 'l')) {
+        pieces.push_back({pos, pos + 3});
+        pos += 3;
+        continue;
+      }
+    }
+    unsigned f2 = c == ' ' ? flags(pos + 1) : flags(pos);
+    auto run = [&](auto keep) {
+      pos += c == ' ';
+      while (pos < n && keep(flags(pos)))
+        ++pos;
+      pieces.push_back({start, pos});
+    };
+    if (f2 & Letter) {
+      run([](unsigned f) { return (f & Letter) != 0; });
+      continue;
+    }
+    if (f2 & Number) {
+      run([](unsigned f) { return (f & Number) != 0; });
+      continue;
+    }
+    auto other = [](unsigned f) {
+      return !(f & (Space | Letter | Number)) && f != 0;
+    };
+    if (other(f2)) {
+      run(other);
+      continue;
+    }
+    size_t spaces = 0;
+    while (flags(pos + spaces) & Space)
+      ++spaces;
+    if (spaces > 1 && pos + spaces < n) {
+      pos += spaces - 1; // \s+(?!\S): leave one space to lead the next piece
+      pieces.push_back({start, pos});
+      continue;
+    }
+    pos += spaces > 0 ? spaces : 1;
+    pieces.push_back({start, pos});
+  }
+  return pieces;
+}
+
+/// GPT-2's byte-to-unicode map: printable bytes stand for themselves, the
+/// rest are shifted to code points from 256 on.
+const std::vector<std::string> &byteSymbols() {
+  static const std::vector<std::string> table = [] {
+    std::vector<std::string> t(256);
+    uint32_t next = 256;
+    for (uint32_t b = 0; b < 256; ++b) {
+      bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) ||
+                       (b >= 0xAE && b <= 0xFF);
+      appendUtf8(t[b], printable ? b : next++);
+    }
+    return t;
+  }();
+  return table;
+}
 
 size_t utf8Length(unsigned char c) {
   if (c < 0x80) return 1;
@@ -30,6 +168,15 @@ size_t utf8Length(unsigned char c) {
 Tokenizer::Tokenizer(const model::Vocabulary &v) : vocab(v) {
   for (size_t i = 0; i < vocab.tokens.size(); ++i)
     ids.emplace(vocab.tokens[i], int32_t(i)); // first id wins on duplicates
+  for (size_t i = 0; i < vocab.merges.size(); ++i)
+    mergeRanks.emplace(vocab.merges[i], int32_t(i));
+  if (vocab.kind == model::TokenizerKind::WordPiece)
+    throw model::FormatError("WordPiece (BERT) tokenizers are not supported");
+  if (vocab.kind == model::TokenizerKind::BytePairGPT2 &&
+      vocab.pretokenizer != "default" && vocab.pretokenizer != "gpt-2")
+    throw model::FormatError("byte-level BPE pre-tokenizer '" +
+                             vocab.pretokenizer +
+                             "' is not supported (gpt-2 and default are)");
 }
 
 int32_t Tokenizer::find(const std::string &text) const {
@@ -44,8 +191,53 @@ std::vector<int32_t> Tokenizer::encode(const std::string &text,
     out.push_back(vocab.bos);
   if (text.empty())
     return out;
-  encodeSentencePiece(text, out);
+  if (vocab.kind == model::TokenizerKind::BytePairGPT2)
+    encodeBytePair(text, out);
+  else
+    encodeSentencePiece(text, out);
   return out;
+}
+
+void Tokenizer::encodeBytePair(const std::string &text,
+                               std::vector<int32_t> &out) const {
+  std::vector<uint32_t> cps;
+  std::vector<size_t> offsets;
+  decodeUtf8(text, cps, offsets);
+  const std::vector<std::string> &bytes = byteSymbols();
+  for (auto [begin, end] : splitGPT2(cps)) {
+    std::vector<std::string> symbols;
+    for (size_t i = offsets[begin]; i < offsets[end]; ++i)
+      symbols.push_back(bytes[static_cast<unsigned char>(text[i])]);
+    // Merge the adjacent pair of lowest rank (leftmost on ties) until none.
+    while (symbols.size() > 1) {
+      int32_t best = INT32_MAX;
+      size_t at = 0;
+      for (size_t i = 0; i + 1 < symbols.size(); ++i) {
+        auto it = mergeRanks.find(symbols[i] + " " + symbols[i + 1]);
+        if (it != mergeRanks.end() && it->second < best) {
+          best = it->second;
+          at = i;
+        }
+      }
+      if (best == INT32_MAX)
+        break;
+      symbols[at] += symbols[at + 1];
+      symbols.erase(symbols.begin() + long(at) + 1);
+    }
+    for (const std::string &sym : symbols) {
+      int32_t id = find(sym);
+      if (id >= 0) {
+        out.push_back(id);
+        continue;
+      }
+      for (size_t i = 0; i < sym.size();) { // per byte symbol
+        size_t n = utf8Length(sym[i]);
+        int32_t byteId = find(sym.substr(i, n));
+        out.push_back(byteId >= 0 ? byteId : vocab.unk);
+        i += n;
+      }
+    }
+  }
 }
 
 void Tokenizer::encodeSentencePiece(const std::string &raw,
@@ -139,6 +331,22 @@ std::string Tokenizer::decode(int32_t id) const {
     return std::string(1, char(std::stoi(t.substr(3, 2), nullptr, 16)));
   if (vocab.types[id] == model::TokenType::Control)
     return "";
+  if (vocab.kind == model::TokenizerKind::BytePairGPT2) {
+    static const std::unordered_map<std::string, char> fromSymbol = [] {
+      std::unordered_map<std::string, char> m;
+      for (int b = 0; b < 256; ++b)
+        m[byteSymbols()[b]] = char(b);
+      return m;
+    }();
+    std::string s;
+    for (size_t i = 0; i < t.size();) {
+      size_t n = utf8Length(t[i]);
+      auto it = fromSymbol.find(t.substr(i, n));
+      s += it != fromSymbol.end() ? std::string(1, it->second) : t.substr(i, n);
+      i += n;
+    }
+    return s;
+  }
   std::string s;
   for (size_t i = 0; i < t.size();) {
     if (t.compare(i, 3, kSpace) == 0) {

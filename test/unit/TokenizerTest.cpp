@@ -68,3 +68,7 @@ TEST(TokenizerGroundTruth, LlamaSentencePiece) {
 TEST(TokenizerGroundTruth, Phi3SentencePiece) {
   checkGroundTruth("ggml-vocab-phi-3.gguf");
 }
+
+TEST(TokenizerGroundTruth, GPT2ByteLevelBPE) {
+  checkGroundTruth("ggml-vocab-gpt-2.gguf");
+}

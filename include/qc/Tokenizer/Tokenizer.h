@@ -11,7 +11,8 @@
 namespace qc {
 
 /// llama.cpp-compatible tokenization of a model's vocabulary:
-/// SentencePiece-style BPE by scores with byte fallback (llama, llama2.c).
+/// SentencePiece-style BPE by scores with byte fallback (llama, llama2.c),
+/// and byte-level BPE by merge rank with GPT-2's pre-tokenizer.
 class Tokenizer {
 public:
   explicit Tokenizer(const model::Vocabulary &vocab);
@@ -27,10 +28,12 @@ public:
 private:
   void encodeSentencePiece(const std::string &text,
                            std::vector<int32_t> &out) const;
+  void encodeBytePair(const std::string &text, std::vector<int32_t> &out) const;
   int32_t find(const std::string &text) const;
 
   model::Vocabulary vocab;
   std::unordered_map<std::string, int32_t> ids;
+  std::unordered_map<std::string, int32_t> mergeRanks; // "a b" -> rank
 };
 
 } // namespace qc
