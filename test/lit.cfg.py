@@ -6,16 +6,18 @@ from lit.llvm import llvm_config
 
 config.name = "QC"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.qc_obj_root, "test")
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit",
+                   "corpus"]
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
-llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
-llvm_config.with_environment("PATH", os.path.join(config.qc_obj_root, "bin"),
-                             append_path=False)
+# qc's tools first, then LLVM's (FileCheck, not, count).
+llvm_config.with_environment(
+    "PATH", [os.path.join(config.qc_obj_root, "bin"), config.llvm_tools_dir],
+    append_path=True)
 
 # Tests that need ../shared (real models, reference data) mark themselves
 # `REQUIRES: shared-data` and are reported unsupported without it.

@@ -44,6 +44,12 @@ const DType kDTypes[] = {{"F32", formats::GGMLType::F32, 4},
                          {"BF16", formats::GGMLType::BF16, 2},
                          {"U8", formats::GGMLType::I8, 1}};
 
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
+
 /// Reads every tensor of one safetensors file into `out` (by its own name).
 void readSafetensorsFile(const std::string &path,
                          std::map<std::string, Tensor> &out,
@@ -94,7 +100,7 @@ void readSafetensorsFile(const std::string &path,
     }
     double b = offsets->items[0].number, e = offsets->items[1].number;
     if (!(b >= 0 && e >= b && e <= double(dataSize)))
-      bad("data_offsets [" + std::to_string(b) + ", " + std::to_string(e) +
+      bad("data_offsets [" + number(b) + ", " + number(e) +
           "] fall outside the " + std::to_string(dataSize) + " data bytes");
     uint64_t begin = uint64_t(b), end = uint64_t(e);
     if (end - begin != uint64_t(checkedMul(count, dt->size, path)))
@@ -354,6 +360,9 @@ Model readQcArchive(const std::string &path) {
   Model m;
   m.source = path;
   readSafetensorsFile(path, m.tensors, m.metadata);
+  if (!m.metadata.count("qc.config"))
+    throw FormatError(path + ": no qc.config in __metadata__ (not a qc "
+                             "archive) and no config.json beside it");
   Json cfg = parseJson(m.metadata["qc.config"], path + " metadata qc.config");
   Config &c = m.config;
   c.arch = cfg.get("arch") ? cfg.get("arch")->text : "llama";

@@ -118,7 +118,7 @@ Model readModel(const std::string &path, const std::string &tokenizerPath) {
     return readSafetensorsModel(path);
   char magic[4] = {};
   std::ifstream(path, std::ios::binary).read(magic, 4);
-  if (std::memcmp(magic, "GGUF", 4) == 0)
+  if (std::memcmp(magic, "GGUF", 4) == 0 || endsWith(path, ".gguf"))
     return readGGUF(path);
   if (tokenizerPath.empty())
     throw FormatError(path + ": not GGUF, safetensors or a Hugging Face "
