@@ -162,7 +162,7 @@ private:
     }
     if (type != F32 && type != F64)
       v.real = double(v.integer);
-    else
+    else if (std::fabs(v.real) < 9.2e18) // else: not an integer anyone reads
       v.integer = int64_t(v.real);
     return v;
   }

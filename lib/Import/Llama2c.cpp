@@ -44,7 +44,8 @@ Header readHeader(Cursor &in) {
     *f = in.read<int32_t>("header field");
   if (h.version == 0) {
     h.shared = h.vocab > 0;
-    h.vocab = h.vocab < 0 ? -h.vocab : h.vocab;
+    if (h.vocab < 0 && h.vocab != INT32_MIN)
+      h.vocab = -h.vocab; // a negative size marks an unshared classifier
     h.weightsOffset = in.offset();
   } else {
     h.shared = in.read<uint8_t>("shared classifier flag") != 0;
@@ -81,9 +82,10 @@ public:
   WeightReader(Cursor &in, const Header &h) : in(in), h(h) {}
 
   std::vector<float> f32(int64_t n, const std::string &what) {
-    std::vector<float> v(n);
+    // Bounds first: a hostile header must not make us allocate its lie.
     const uint8_t *p =
         in.take(uint64_t(checkedMul(n, 4, what)), what.c_str());
+    std::vector<float> v(n);
     std::memcpy(v.data(), p, v.size() * 4);
     return v;
   }
@@ -97,6 +99,8 @@ public:
               std::to_string(h.group));
     const int8_t *q = reinterpret_cast<const int8_t *>(in.take(n, what.c_str()));
     std::vector<float> s = f32(n / h.group, what + " scales");
+    if (s.empty())
+      return {};
     std::vector<float> v(n);
     for (int64_t i = 0; i < n; ++i)
       v[i] = float(q[i]) * s[i / h.group];
