@@ -109,22 +109,41 @@ static bool endsWith(const std::string &s, const std::string &suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+static bool isGGUF(const std::string &path) {
+  char magic[4] = {};
+  std::ifstream(path, std::ios::binary).read(magic, 4);
+  return std::memcmp(magic, "GGUF", 4) == 0 || endsWith(path, ".gguf");
+}
+
+/// A model read from a file that carries its own vocabulary (or none).
+static Model readSelfContained(const std::string &path, bool isDir) {
+  if (isDir || endsWith(path, ".safetensors") || endsWith(path, ".json"))
+    return readSafetensorsModel(path);
+  return readGGUF(path);
+}
+
 Model readModel(const std::string &path, const std::string &tokenizerPath) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0)
     throw FormatError(path + ": no such file or directory");
-  if (S_ISDIR(st.st_mode) || endsWith(path, ".safetensors") ||
-      endsWith(path, ".json"))
-    return readSafetensorsModel(path);
-  char magic[4] = {};
-  std::ifstream(path, std::ios::binary).read(magic, 4);
-  if (std::memcmp(magic, "GGUF", 4) == 0 || endsWith(path, ".gguf"))
-    return readGGUF(path);
-  if (tokenizerPath.empty())
-    throw FormatError(path + ": not GGUF, safetensors or a Hugging Face "
-                             "directory; a llama2.c checkpoint needs its "
-                             "tokenizer.bin (--tokenizer)");
-  return readLlama2c(path, tokenizerPath);
+  bool isDir = S_ISDIR(st.st_mode);
+  if (!isDir && !isGGUF(path) && !endsWith(path, ".safetensors") &&
+      !endsWith(path, ".json")) {
+    if (tokenizerPath.empty())
+      throw FormatError(path + ": not GGUF, safetensors or a Hugging Face "
+                               "directory; a llama2.c checkpoint needs its "
+                               "tokenizer.bin (--tokenizer)");
+    return readLlama2c(path, tokenizerPath);
+  }
+  Model m = readSelfContained(path, isDir);
+  if (!tokenizerPath.empty()) {
+    // An explicit tokenizer replaces the file's own vocabulary.
+    m.vocab = isGGUF(tokenizerPath)
+                  ? readGGUFVocabulary(tokenizerPath)
+                  : readLlama2cTokenizer(tokenizerPath, m.config.vocab);
+    m.validate();
+  }
+  return m;
 }
 
 } // namespace qc::model

@@ -135,8 +135,10 @@ int perplexity(const model::Model &m, const Options &o) {
                     .count();
   std::printf("tokens %zu, ctx %lld, chunks %lld, scored %lld\n", ids.size(),
               (long long)ctx, (long long)r.chunks, (long long)r.scored);
-  std::printf("Final estimate: PPL = %.4f +/- %.5f (mean NLL %.5f) in %.1f s\n",
-              r.perplexity, r.stderrPpl, r.meanNll, secs);
+  std::printf("Final estimate: PPL = %.4f +/- %.5f (mean NLL %.5f)\n",
+              r.perplexity, r.stderrPpl, r.meanNll);
+  std::fprintf(stderr, "quant-run: %lld tokens scored in %.2f s\n",
+               (long long)r.scored, secs);
   return 0;
 }
 
