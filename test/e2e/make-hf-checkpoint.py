@@ -3,14 +3,19 @@
 (config.json + safetensors, optionally sharded), with Q/K rows in Hugging
 Face's rotate-half order, so the safetensors reader and its RoPE permutation
 can be checked against the llama2.c reader on the same weights.
-usage: make-hf-checkpoint.py MODEL.bin OUTDIR [--shards N]"""
+With --qwen2 it writes a Qwen2ForCausalLM instead: Q/K kept in rotate-half
+order (Qwen2 uses NeoX RoPE, no permutation on import) and zero Q/K/V biases,
+which must give the very same model.
+usage: make-hf-checkpoint.py MODEL.bin OUTDIR [--shards N] [--qwen2]"""
 import json
 import os
 import struct
 import sys
 
 src, out = sys.argv[1], sys.argv[2]
-shards = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--shards" else 1
+flags = sys.argv[3:]
+shards = int(flags[flags.index("--shards") + 1]) if "--shards" in flags else 1
+qwen2 = "--qwen2" in flags
 data = open(src, "rb").read()
 dim, hidden, layers, heads, kv, vocab, seq = struct.unpack_from("<7i", data)
 shared = vocab > 0
@@ -60,6 +65,10 @@ for l in range(layers):
     tensors[p + "self_attn.q_proj.weight"] = ([dim, dim], to_hf(wq[l], heads, dim))
     tensors[p + "self_attn.k_proj.weight"] = ([kvdim, dim], to_hf(wk[l], kv, dim))
     tensors[p + "self_attn.v_proj.weight"] = ([kvdim, dim], wv[l])
+    if qwen2:
+        tensors[p + "self_attn.q_proj.bias"] = ([dim], [0.0] * dim)
+        tensors[p + "self_attn.k_proj.bias"] = ([kvdim], [0.0] * kvdim)
+        tensors[p + "self_attn.v_proj.bias"] = ([kvdim], [0.0] * kvdim)
     tensors[p + "self_attn.o_proj.weight"] = ([dim, dim], wo[l])
     tensors[p + "post_attention_layernorm.weight"] = ([dim], ffn_norm[l])
     tensors[p + "mlp.gate_proj.weight"] = ([hidden, dim], w1[l])
@@ -87,7 +96,8 @@ if shards > 1:
     with open(os.path.join(out, "model.safetensors.index.json"), "w") as f:
         json.dump({"weight_map": weight_map}, f)
 with open(os.path.join(out, "config.json"), "w") as f:
-    json.dump({"architectures": ["LlamaForCausalLM"], "hidden_size": dim,
+    json.dump({"architectures": ["Qwen2ForCausalLM" if qwen2 else "LlamaForCausalLM"],
+               "hidden_size": dim,
                "intermediate_size": hidden, "num_hidden_layers": layers,
                "num_attention_heads": heads, "num_key_value_heads": kv,
                "vocab_size": vocab, "max_position_embeddings": seq,
