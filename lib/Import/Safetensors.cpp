@@ -216,65 +216,6 @@ double configReal(const Json &cfg, const char *key, double def,
   return v->number;
 }
 
-/// A Hugging Face tokenizer.json of type BPE: vocabulary and merges. Byte-
-/// level vocabularies (GPT-2, Qwen2) read as such; byte-fallback ones (Llama)
-/// as SentencePiece with scores from merge ranks.
-Vocabulary readTokenizerJson(const std::string &path, int64_t vocabSize) {
-  Json j = parseJson(readText(path), path);
-  const Json *model = j.get("model");
-  const Json *vocab = model ? model->get("vocab") : nullptr;
-  const Json *merges = model ? model->get("merges") : nullptr;
-  const Json *type = model ? model->get("type") : nullptr;
-  if (!vocab || vocab->kind != Json::Object || !type || type->text != "BPE")
-    throw FormatError(path + ": expected a BPE model with a vocab object");
-  Vocabulary v;
-  const Json *fallback = model->get("byte_fallback");
-  bool spm = fallback && fallback->kind == Json::Bool && fallback->boolean;
-  v.kind = spm ? TokenizerKind::SentencePiece : TokenizerKind::BytePairGPT2;
-  v.tokens.assign(vocabSize, "");
-  v.types.assign(vocabSize, TokenType::Unused);
-  v.scores.assign(vocabSize, 0.0f);
-  auto place = [&](const std::string &text, double idNum, TokenType t) {
-    if (idNum < 0 || idNum >= double(vocabSize) || idNum != std::floor(idNum))
-      throw FormatError(path + ": token '" + text + "' has id " +
-                        std::to_string(idNum) + " outside the vocabulary of " +
-                        std::to_string(vocabSize));
-    size_t id = size_t(idNum);
-    v.tokens[id] = text;
-    v.types[id] = t;
-  };
-  for (const auto &[text, id] : vocab->fields) {
-    bool isByte = text.size() == 6 && text.compare(0, 3, "<0x") == 0;
-    place(text, id.number, isByte ? TokenType::Byte : TokenType::Normal);
-  }
-  if (const Json *added = j.get("added_tokens"))
-    for (const Json &a : added->items) {
-      const Json *content = a.get("content"), *id = a.get("id");
-      if (content && id)
-        place(content->text, id->number, TokenType::Control);
-    }
-  if (merges && merges->kind == Json::Array) {
-    for (size_t rank = 0; rank < merges->items.size(); ++rank) {
-      const Json &mg = merges->items[rank];
-      std::string text = mg.kind == Json::String ? mg.text
-                         : mg.items.size() == 2
-                             ? mg.items[0].text + " " + mg.items[1].text
-                             : "";
-      v.merges.push_back(text);
-      if (spm) {
-        size_t space = text.find(' ');
-        auto it = vocab->fields.find(text.substr(0, space) +
-                                     text.substr(space + 1));
-        if (space != std::string::npos && it != vocab->fields.end())
-          v.scores[size_t(it->second.number)] = -float(rank);
-      }
-    }
-  }
-  v.addSpacePrefix = spm;
-  v.addBos = spm;
-  return v;
-}
-
 Model readHuggingFace(const std::string &dir) {
   std::string cfgPath = dir + "/config.json";
   Json cfg = parseJson(readText(cfgPath), cfgPath);
@@ -443,6 +384,73 @@ std::string jsonFloat(double v) {
 }
 
 } // namespace
+
+/// A Hugging Face tokenizer.json of type BPE: vocabulary and merges. Byte-
+/// level vocabularies (GPT-2, Qwen2) read as such; byte-fallback ones (Llama)
+/// as SentencePiece with scores from merge ranks.
+Vocabulary readTokenizerJson(const std::string &path, int64_t vocabSize) {
+  std::string text = readText(path);
+  Json j = parseJson(text, path);
+  const Json *model = j.get("model");
+  const Json *vocab = model ? model->get("vocab") : nullptr;
+  const Json *merges = model ? model->get("merges") : nullptr;
+  const Json *type = model ? model->get("type") : nullptr;
+  if (!vocab || vocab->kind != Json::Object || !type || type->text != "BPE")
+    throw FormatError(path + ": expected a BPE model with a vocab object");
+  Vocabulary v;
+  const Json *fallback = model->get("byte_fallback");
+  bool spm = fallback && fallback->kind == Json::Bool && fallback->boolean;
+  v.kind = spm ? TokenizerKind::SentencePiece : TokenizerKind::BytePairGPT2;
+  v.tokens.assign(vocabSize, "");
+  v.types.assign(vocabSize, TokenType::Unused);
+  v.scores.assign(vocabSize, 0.0f);
+  auto place = [&](const std::string &text, double idNum, TokenType t) {
+    if (idNum < 0 || idNum >= double(vocabSize) || idNum != std::floor(idNum))
+      throw FormatError(path + ": token '" + text + "' has id " +
+                        std::to_string(idNum) + " outside the vocabulary of " +
+                        std::to_string(vocabSize));
+    size_t id = size_t(idNum);
+    v.tokens[id] = text;
+    v.types[id] = t;
+  };
+  for (const auto &[text, id] : vocab->fields) {
+    bool isByte = text.size() == 6 && text.compare(0, 3, "<0x") == 0;
+    place(text, id.number, isByte ? TokenType::Byte : TokenType::Normal);
+  }
+  if (const Json *added = j.get("added_tokens"))
+    for (const Json &a : added->items) {
+      const Json *content = a.get("content"), *id = a.get("id");
+      if (content && id)
+        place(content->text, id->number, TokenType::Control);
+    }
+  if (merges && merges->kind == Json::Array) {
+    for (size_t rank = 0; rank < merges->items.size(); ++rank) {
+      const Json &mg = merges->items[rank];
+      std::string text = mg.kind == Json::String ? mg.text
+                         : mg.items.size() == 2
+                             ? mg.items[0].text + " " + mg.items[1].text
+                             : "";
+      v.merges.push_back(text);
+      if (spm) {
+        size_t space = text.find(' ');
+        auto it = vocab->fields.find(text.substr(0, space) +
+                                     text.substr(space + 1));
+        if (space != std::string::npos && it != vocab->fields.end())
+          v.scores[size_t(it->second.number)] = -float(rank);
+      }
+    }
+  }
+  v.addSpacePrefix = spm;
+  v.addBos = spm;
+  // The pre-tokenizer by its split regex (as JSON-escaped in the file).
+  if (text.find("\\\\p{N}{1,3}") != std::string::npos)
+    v.pretokenizer = "llama3";
+  else if (text.find("[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+") != std::string::npos)
+    v.pretokenizer = "qwen2";
+  else
+    v.pretokenizer = "gpt-2";
+  return v;
+}
 
 Model readSafetensorsModel(const std::string &path) {
   struct stat st;

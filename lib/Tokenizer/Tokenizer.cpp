@@ -140,6 +140,90 @@ splitGPT2(const std::vector<uint32_t> &cps) {
   return pieces;
 }
 
+/// Llama 3's and Qwen2's pre-tokenizer, by hand (digits in runs of at most
+/// `maxDigits`: 3 for Llama 3, 1 for Qwen2):
+/// (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,n}|
+///  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+std::vector<std::pair<size_t, size_t>>
+splitLlama3(const std::vector<uint32_t> &cps, size_t maxDigits) {
+  std::vector<std::pair<size_t, size_t>> pieces;
+  size_t n = cps.size(), pos = 0;
+  auto flags = [&](size_t i) { return i < n ? flagsOf(cps[i]) : 0u; };
+  auto at = [&](size_t i) { return i < n ? cps[i] : 0xFFFFFFFFu; };
+  auto lower = [](uint32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; };
+  auto newline = [](uint32_t c) { return c == '\r' || c == '\n'; };
+  while (pos < n) {
+    size_t start = pos;
+    uint32_t c = cps[pos];
+    unsigned f = flags(pos);
+    auto emit = [&] { pieces.push_back({start, pos}); };
+    if (c == '\'' && pos + 1 < n) {
+      uint32_t c1 = lower(at(pos + 1)), c2 = lower(at(pos + 2));
+      if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd') {
+        pos += 2;
+        emit();
+        continue;
+      }
+      if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') ||
+          (c1 == 'l' && c2 == 'l')) {
+        pos += 3;
+        emit();
+        continue;
+      }
+    }
+    if (!newline(c) && !(f & Number) &&
+        ((f & Letter) || (flags(pos + 1) & Letter))) {
+      ++pos;
+      while (flags(pos) & Letter)
+        ++pos;
+      emit();
+      continue;
+    }
+    if (f & Number) {
+      while ((flags(pos) & Number) && pos - start < maxDigits)
+        ++pos;
+      emit();
+      continue;
+    }
+    unsigned f2 = c == ' ' ? flags(pos + 1) : f;
+    if (!(f2 & (Space | Letter | Number)) && f != 0) {
+      pos += c == ' ';
+      while (pos < n && !(flags(pos) & (Space | Letter | Number)) &&
+             flags(pos) != 0)
+        ++pos;
+      while (pos < n && newline(cps[pos]))
+        ++pos;
+      emit();
+      continue;
+    }
+    size_t spaces = 0, lastNewline = 0;
+    while (flags(pos + spaces) & Space) {
+      if (newline(cps[pos + spaces]))
+        lastNewline = pos + spaces + 1;
+      ++spaces;
+    }
+    if (lastNewline > 0) { // \s*[\r\n]+
+      pos = lastNewline;
+    } else if (spaces > 1 && pos + spaces < n) { // \s+(?!\S)
+      pos += spaces - 1;
+    } else {
+      pos += spaces > 0 ? spaces : 1;
+    }
+    emit();
+  }
+  return pieces;
+}
+
+std::vector<std::pair<size_t, size_t>> split(const std::vector<uint32_t> &cps,
+                                             PreTokenizer style) {
+  switch (style) {
+  case PreTokenizer::GPT2: return splitGPT2(cps);
+  case PreTokenizer::Llama3: return splitLlama3(cps, 3);
+  case PreTokenizer::Qwen2: return splitLlama3(cps, 1);
+  }
+  return {};
+}
+
 /// GPT-2's byte-to-unicode map: printable bytes stand for themselves, the
 /// rest are shifted to code points from 256 on.
 const std::vector<std::string> &byteSymbols() {
@@ -172,11 +256,30 @@ Tokenizer::Tokenizer(const model::Vocabulary &v) : vocab(v) {
     mergeRanks.emplace(vocab.merges[i], int32_t(i));
   if (vocab.kind == model::TokenizerKind::WordPiece)
     throw model::FormatError("WordPiece (BERT) tokenizers are not supported");
-  if (vocab.kind == model::TokenizerKind::BytePairGPT2 &&
-      vocab.pretokenizer != "default" && vocab.pretokenizer != "gpt-2")
-    throw model::FormatError("byte-level BPE pre-tokenizer '" +
-                             vocab.pretokenizer +
-                             "' is not supported (gpt-2 and default are)");
+  if (vocab.kind == model::TokenizerKind::BytePairGPT2)
+    style = preTokenizerStyle(vocab.pretokenizer);
+}
+
+PreTokenizer preTokenizerStyle(const std::string &name) {
+  if (name == "default" || name == "gpt-2" || name == "gpt2")
+    return PreTokenizer::GPT2;
+  if (name == "llama3" || name == "llama-bpe")
+    return PreTokenizer::Llama3;
+  if (name == "qwen2")
+    return PreTokenizer::Qwen2;
+  throw model::FormatError("byte-level BPE pre-tokenizer '" + name +
+                           "' is not supported (gpt-2, llama-bpe, qwen2)");
+}
+
+std::vector<std::string> preTokenize(const std::string &text,
+                                     PreTokenizer style) {
+  std::vector<uint32_t> cps;
+  std::vector<size_t> offsets;
+  decodeUtf8(text, cps, offsets);
+  std::vector<std::string> out;
+  for (auto [begin, end] : split(cps, style))
+    out.push_back(text.substr(offsets[begin], offsets[end] - offsets[begin]));
+  return out;
 }
 
 int32_t Tokenizer::find(const std::string &text) const {
@@ -204,7 +307,7 @@ void Tokenizer::encodeBytePair(const std::string &text,
   std::vector<size_t> offsets;
   decodeUtf8(text, cps, offsets);
   const std::vector<std::string> &bytes = byteSymbols();
-  for (auto [begin, end] : splitGPT2(cps)) {
+  for (auto [begin, end] : split(cps, style)) {
     std::vector<std::string> symbols;
     for (size_t i = offsets[begin]; i < offsets[end]; ++i)
       symbols.push_back(bytes[static_cast<unsigned char>(text[i])]);

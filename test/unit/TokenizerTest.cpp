@@ -72,3 +72,48 @@ TEST(TokenizerGroundTruth, Phi3SentencePiece) {
 TEST(TokenizerGroundTruth, GPT2ByteLevelBPE) {
   checkGroundTruth("ggml-vocab-gpt-2.gguf");
 }
+
+TEST(PreTokenizer, GPT2) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(preTokenize("Hello world's  end\n\n 123abc", PreTokenizer::GPT2),
+            (V{"Hello", " world", "'s", " ", " end", "\n\n", " 123", "abc"}));
+}
+
+TEST(PreTokenizer, Llama3AndQwen2) {
+  using V = std::vector<std::string>;
+  // Case-insensitive contractions, letters with one leading non-letter,
+  // digits in threes (Llama 3) or ones (Qwen2), newlines kept together.
+  EXPECT_EQ(preTokenize("I'M here,12345!!\n\nok  x", PreTokenizer::Llama3),
+            (V{"I", "'M", " here", ",", "123", "45", "!!\n\n", "ok", " ", " x"}));
+  EXPECT_EQ(preTokenize("a 2024", PreTokenizer::Qwen2),
+            (V{"a", " ", "2", "0", "2", "4"}));
+  EXPECT_EQ(preTokenize("x \n  y", PreTokenizer::Qwen2),
+            (V{"x", " \n", " ", " y"}));
+  EXPECT_THROW(preTokenizerStyle("deepseek-coder"), model::FormatError);
+}
+
+TEST(TokenizerJson, ByteLevelBPEWithMergeRanks) {
+  // A byte-level vocabulary: "\u0120" is GPT-2's stand-in for a space.
+  std::string path = ::testing::TempDir() + "/tokenizer.json";
+  std::ofstream(path) << R"({"model": {"type": "BPE",
+    "vocab": {"a": 0, "b": 1, "\u0120": 2, "ab": 3, "\u0120ab": 4, "ba": 5},
+    "merges": ["a b", "\u0120 ab", "b a"]},
+    "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Split",
+      "pattern": {"Regex": "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}"}}]},
+    "added_tokens": [{"id": 6, "content": "<|endoftext|>"}]})";
+  model::Vocabulary v = model::readTokenizerJson(path, 7);
+  EXPECT_EQ(v.kind, model::TokenizerKind::BytePairGPT2);
+  EXPECT_EQ(v.pretokenizer, "qwen2");
+  EXPECT_EQ(v.tokens[6], "<|endoftext|>");
+  Tokenizer tok(v);
+  // "ab ab": words "ab", " ab"; "a b" (rank 0) merges before "b a".
+  EXPECT_EQ(tok.encode("ab ab", false), (std::vector<int32_t>{3, 4}));
+  EXPECT_EQ(tok.encode("aba", false), (std::vector<int32_t>{3, 0}));
+  EXPECT_EQ(tok.decode(4), " ab");
+}
+
+TEST(TokenizerJson, RejectsIdsOutsideTheVocabulary) {
+  std::string path = ::testing::TempDir() + "/bad-tokenizer.json";
+  std::ofstream(path) << R"({"model": {"type": "BPE", "vocab": {"a": 9}, "merges": []}})";
+  EXPECT_THROW(model::readTokenizerJson(path, 4), model::FormatError);
+}

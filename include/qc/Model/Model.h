@@ -96,6 +96,9 @@ Model readGGUF(const std::string &path);
 Vocabulary readGGUFVocabulary(const std::string &path);
 Model readLlama2c(const std::string &path, const std::string &tokenizerPath);
 Model readSafetensorsModel(const std::string &path);
+/// A Hugging Face tokenizer.json (BPE): byte-level (GPT-2, Llama 3, Qwen2
+/// pre-tokenizers) or byte-fallback SentencePiece-style (Llama 2).
+Vocabulary readTokenizerJson(const std::string &path, int64_t vocabSize);
 /// llama2.c tokenizer.bin: int32 max length, then per token f32 score,
 /// int32 length, bytes.
 Vocabulary readLlama2cTokenizer(const std::string &path, int64_t vocabSize);

@@ -10,6 +10,14 @@
 
 namespace qc {
 
+/// How byte-level BPE splits text into words before merging.
+enum class PreTokenizer { GPT2, Llama3, Qwen2 };
+/// The style of a GGUF tokenizer.ggml.pre name; throws for unknown ones.
+PreTokenizer preTokenizerStyle(const std::string &name);
+/// The words `text` splits into (exposed for tests).
+std::vector<std::string> preTokenize(const std::string &text,
+                                     PreTokenizer style);
+
 /// llama.cpp-compatible tokenization of a model's vocabulary:
 /// SentencePiece-style BPE by scores with byte fallback (llama, llama2.c),
 /// and byte-level BPE by merge rank with GPT-2's pre-tokenizer.
@@ -34,6 +42,7 @@ private:
   model::Vocabulary vocab;
   std::unordered_map<std::string, int32_t> ids;
   std::unordered_map<std::string, int32_t> mergeRanks; // "a b" -> rank
+  PreTokenizer style = PreTokenizer::GPT2;
 };
 
 } // namespace qc
