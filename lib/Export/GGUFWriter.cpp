@@ -1,5 +1,6 @@
 //===- GGUFWriter.cpp - GGUF v3 writer ------------------------------------===//
 #include "qc/Export/GGUFWriter.h"
+#include "qc/Formats/GGML.h"
 #include "qc/Model/Archive.h"
 
 #include <cstring>
@@ -99,15 +100,20 @@ void writeGGUF(const model::Model &m, const std::string &path) {
   Writer infos;
   uint64_t offset = 0;
   for (const auto &[name, t] : m.tensors) {
-    auto info = formats::ggmlTypeInfo(uint32_t(t.type));
-    if (!info || t.shape.empty() || t.shape.size() > 4)
+    auto info = formats::ggmlTypeByName(t.format);
+    if (!info)
+      throw model::FormatError(path + ": tensor '" + name + "' is stored as " +
+                               t.format +
+                               ", which has no GGUF type (quantize it to a "
+                               "#qc.gguf format to export)");
+    if (t.shape.empty() || t.shape.size() > 4)
       throw model::FormatError(path + ": tensor '" + name +
-                               "' cannot be written to GGUF");
+                               "' has a rank GGUF cannot hold");
     infos.str(name);
     infos.pod<uint32_t>(t.shape.size());
     for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it)
       infos.pod<uint64_t>(*it);
-    infos.pod<uint32_t>(uint32_t(t.type));
+    infos.pod<uint32_t>(uint32_t(info->type));
     infos.pod<uint64_t>(offset);
     offset += (t.bytes.size() + kAlignment - 1) / kAlignment * kAlignment;
   }

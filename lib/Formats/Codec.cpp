@@ -1,5 +1,9 @@
 //===- Codec.cpp - Shared codec arithmetic --------------------------------===//
 #include "qc/Formats/Codec.h"
+#include "qc/Formats/GGML.h"
+
+#include <cstdio>
+#include <cstring>
 
 namespace qc::formats {
 
@@ -45,5 +49,54 @@ const char *scaleTypeName(ScaleType type) {
 }
 
 int scaleTypeBytes(ScaleType type) { return type == ScaleType::F32 ? 4 : 2; }
+
+std::optional<FormatName> parseFormatName(const std::string &name) {
+  int a, b, c, n = 0;
+  char sym[8], scale[8];
+  FormatName f{};
+  if (std::sscanf(name.c_str(), "ternary<%d,%d,%d>%n", &a, &b, &c, &n) == 3 &&
+      size_t(n) == name.size()) {
+    f.kind = FormatName::Ternary;
+    f.ternary = {a, b, c};
+    if (!checkTernaryParams(f.ternary).empty())
+      return std::nullopt;
+    return f;
+  }
+  if (std::sscanf(name.c_str(), "uniform<%d,%d,%7[a-z],%7[a-z0-9]>%n", &a, &b,
+                  sym, scale, &n) == 4 &&
+      size_t(n) == name.size()) {
+    f.kind = FormatName::Uniform;
+    f.uniform = {a, b, std::strcmp(sym, "sym") == 0, ScaleType::F16};
+    if (std::strcmp(sym, "sym") != 0 && std::strcmp(sym, "asym") != 0)
+      return std::nullopt;
+    if (std::strcmp(scale, "bf16") == 0)
+      f.uniform.scale = ScaleType::BF16;
+    else if (std::strcmp(scale, "f32") == 0)
+      f.uniform.scale = ScaleType::F32;
+    else if (std::strcmp(scale, "f16") != 0)
+      return std::nullopt;
+    if (!checkUniformParams(f.uniform).empty())
+      return std::nullopt;
+    return f;
+  }
+  auto info = ggmlTypeByName(name);
+  if (!info || !info->canDequantize)
+    return std::nullopt;
+  f.kind = FormatName::GGML;
+  f.ggml = info->name;
+  return f;
+}
+
+std::unique_ptr<Codec> makeCodec(const std::string &name) {
+  std::optional<FormatName> f = parseFormatName(name);
+  if (!f)
+    return nullptr;
+  switch (f->kind) {
+  case FormatName::Ternary: return makeTernaryCodec(f->ternary);
+  case FormatName::Uniform: return makeUniformCodec(f->uniform);
+  case FormatName::GGML: return makeGGMLCodec(ggmlTypeByName(f->ggml)->type);
+  }
+  return nullptr;
+}
 
 } // namespace qc::formats

@@ -2,6 +2,7 @@
 #ifndef QC_LIB_IMPORT_GGUFFILE_H
 #define QC_LIB_IMPORT_GGUFFILE_H
 
+#include "qc/Formats/GGML.h"
 #include "qc/Model/Model.h"
 
 #include <map>

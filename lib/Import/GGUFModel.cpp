@@ -47,10 +47,10 @@ public:
       Tensor t;
       t.name = info.name;
       t.shape = info.shape;
-      t.type = info.type;
-      if (!formats::ggmlTypeInfo(uint32_t(t.type))->canDequantize)
-        fail("tensor '" + t.name + "' has type " +
-             formats::ggmlTypeInfo(uint32_t(t.type))->name +
+      auto type = formats::ggmlTypeInfo(uint32_t(info.type));
+      t.format = type->name;
+      if (!type->canDequantize)
+        fail("tensor '" + t.name + "' has type " + t.format +
              ", which qc cannot read");
       t.bytes.assign(file.data() + info.offset,
                      file.data() + info.offset + info.size);

@@ -107,19 +107,14 @@ private:
   }
 
   Type storedType(const model::Tensor &t) {
-    using formats::GGMLType;
-    switch (t.type) {
-    case GGMLType::F32: return RankedTensorType::get(t.shape, b.getF32Type());
-    case GGMLType::F16: return RankedTensorType::get(t.shape, b.getF16Type());
-    case GGMLType::BF16: return RankedTensorType::get(t.shape, b.getBF16Type());
-    default: {
-      auto format = mlir::qc::GGUFFormatAttr::get(
-          &ctx, formats::ggmlTypeInfo(uint32_t(t.type))->name);
-      return mlir::qc::QTensorType::get(&ctx, t.shape,
-                                        cast<mlir::qc::QuantFormatAttrInterface>(
-                                            format));
-    }
-    }
+    if (t.format == "F32")
+      return RankedTensorType::get(t.shape, b.getF32Type());
+    if (t.format == "F16")
+      return RankedTensorType::get(t.shape, b.getF16Type());
+    if (t.format == "BF16")
+      return RankedTensorType::get(t.shape, b.getBF16Type());
+    return mlir::qc::QTensorType::get(&ctx, t.shape,
+                                      mlir::qc::getFormatAttr(&ctx, t.format));
   }
 
   Value param(const std::string &name) {

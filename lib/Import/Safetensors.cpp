@@ -36,13 +36,14 @@ std::string directoryOf(const std::string &path) {
 
 struct DType {
   const char *name;
-  formats::GGMLType type;
   int size;
 };
-const DType kDTypes[] = {{"F32", formats::GGMLType::F32, 4},
-                         {"F16", formats::GGMLType::F16, 2},
-                         {"BF16", formats::GGMLType::BF16, 2},
-                         {"U8", formats::GGMLType::I8, 1}};
+const DType kDTypes[] = {{"F32", 4}, {"F16", 2}, {"BF16", 2}, {"U8", 1}};
+
+/// Bytes per element of a stored format; 1 for packed blobs.
+int elementBytes(const std::string &format) {
+  return format == "F32" ? 4 : format == "F16" || format == "BF16" ? 2 : 1;
+}
 
 std::string number(double v) {
   char buf[64];
@@ -107,21 +108,22 @@ void readSafetensorsFile(const std::string &path,
       bad("data_offsets span " + std::to_string(end - begin) +
           " bytes, shape and dtype need " + std::to_string(count * dt->size));
     ranges.push_back({begin, end});
-    t.type = dt->type;
+    t.format = dt->name;
     t.bytes.assign(file.data() + dataStart + begin,
                    file.data() + dataStart + end);
-    // A packed blob: its metadata names the ggml type and logical shape.
+    // A packed blob: its metadata names the format and logical shape.
     auto fmt = metadata.find("format:" + name);
-    if (dt->type == formats::GGMLType::I8 && fmt != metadata.end()) {
+    if (t.format == "U8" && fmt != metadata.end()) {
       Json f = parseJson(fmt->second, path + " metadata format:" + name);
-      const Json *type = f.get("type"), *logical = f.get("shape");
-      auto info = type && type->kind == Json::String
-                      ? formats::ggmlTypeByName(type->text)
-                      : std::nullopt;
-      if (!info || !info->canDequantize || !logical ||
-          logical->kind != Json::Array || logical->items.empty())
-        bad("metadata format entry must name a readable ggml type and shape");
-      t.type = info->type;
+      const Json *format = f.get("format"), *logical = f.get("shape");
+      std::unique_ptr<formats::Codec> codec =
+          format && format->kind == Json::String
+              ? formats::makeCodec(format->text)
+              : nullptr;
+      if (!codec || !logical || logical->kind != Json::Array ||
+          logical->items.empty())
+        bad("metadata format entry must name a known format and a shape");
+      t.format = format->text;
       t.shape.clear();
       int64_t n = 1;
       for (const Json &d : logical->items) {
@@ -130,7 +132,6 @@ void readSafetensorsFile(const std::string &path,
         t.shape.push_back(int64_t(d.number));
         n = checkedMul(n, t.shape.back(), path);
       }
-      auto codec = formats::makeGGMLCodec(info->type);
       if (codec->packedBytes(n / t.shape.back(), t.shape.back()) !=
           int64_t(t.bytes.size()))
         bad("blob size does not match its format and shape");
@@ -525,19 +526,12 @@ void writeArchive(const Model &m, const std::string &path) {
   std::vector<const Tensor *> order;
   for (const auto &[name, t] : m.tensors)
     order.push_back(&t);
-  auto width = [](const Tensor *t) {
-    return t->type == formats::GGMLType::F32 ? 4
-           : t->type == formats::GGMLType::F16 ||
-                   t->type == formats::GGMLType::BF16
-               ? 2
-               : 1;
-  };
+  auto width = [](const Tensor *t) { return elementBytes(t->format); };
   std::stable_sort(order.begin(), order.end(),
                    [&](auto *a, auto *b) { return width(a) > width(b); });
   std::string header = "{";
   uint64_t offset = 0;
   for (const Tensor *t : order) {
-    auto info = formats::ggmlTypeInfo(uint32_t(t->type));
     std::string dtype, shape;
     if (width(t) == 1) {
       dtype = "U8";
@@ -545,10 +539,10 @@ void writeArchive(const Model &m, const std::string &path) {
       std::string logical;
       for (size_t i = 0; i < t->shape.size(); ++i)
         logical += (i ? "," : "") + std::to_string(t->shape[i]);
-      meta["format:" + t->name] = std::string("{\"type\":\"") + info->name +
-                                  "\",\"shape\":[" + logical + "]}";
+      meta["format:" + t->name] = "{\"format\":" + jsonString(t->format) +
+                                  ",\"shape\":[" + logical + "]}";
     } else {
-      dtype = info->name;
+      dtype = t->format;
       for (size_t i = 0; i < t->shape.size(); ++i)
         shape += (i ? "," : "") + std::to_string(t->shape[i]);
     }

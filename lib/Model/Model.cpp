@@ -16,9 +16,10 @@ int64_t Tensor::numElements() const {
 
 std::vector<float> Tensor::toFloats() const {
   std::vector<float> out(numElements());
-  auto codec = formats::makeGGMLCodec(type);
+  auto codec = formats::makeCodec(format);
   if (!codec)
-    throw FormatError("tensor '" + name + "': no codec for its type");
+    throw FormatError("tensor '" + name + "': no codec for format '" +
+                      format + "'");
   codec->dequantize(bytes.data(), rows(), cols(), out.data());
   return out;
 }
@@ -28,7 +29,7 @@ Tensor Tensor::fromFloats(std::string name, std::vector<int64_t> shape,
   Tensor t;
   t.name = std::move(name);
   t.shape = std::move(shape);
-  t.type = formats::GGMLType::F32;
+  t.format = "F32";
   t.bytes.resize(t.numElements() * sizeof(float));
   std::memcpy(t.bytes.data(), data, t.bytes.size());
   return t;

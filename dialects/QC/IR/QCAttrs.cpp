@@ -75,6 +75,30 @@ std::unique_ptr<fmt::Codec> GGUFFormatAttr::getCodec() const {
   return fmt::makeGGMLCodec(fmt::ggmlTypeByName(getType())->type);
 }
 
+QuantFormatAttrInterface mlir::qc::getFormatAttr(MLIRContext *context,
+                                                 const std::string &name) {
+  std::optional<fmt::FormatName> f = fmt::parseFormatName(name);
+  if (!f)
+    return {};
+  Builder b(context);
+  switch (f->kind) {
+  case fmt::FormatName::GGML:
+    return cast<QuantFormatAttrInterface>(GGUFFormatAttr::get(context, f->ggml));
+  case fmt::FormatName::Ternary:
+    return cast<QuantFormatAttrInterface>(TernaryFormatAttr::get(
+        context, f->ternary.depth, f->ternary.group, f->ternary.scales));
+  case fmt::FormatName::Uniform: {
+    Type scale = f->uniform.scale == fmt::ScaleType::F16    ? b.getF16Type()
+                 : f->uniform.scale == fmt::ScaleType::BF16 ? b.getBF16Type()
+                                                            : b.getF32Type();
+    return cast<QuantFormatAttrInterface>(UniformFormatAttr::get(
+        context, f->uniform.bits, f->uniform.group, f->uniform.symmetric,
+        scale));
+  }
+  }
+  return {};
+}
+
 LogicalResult StatsAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 StringRef file, StringRef key) {
   if (file.empty() || key.empty())

@@ -38,6 +38,10 @@ int64_t packedBytesWithCodec(const ::qc::formats::Codec &codec,
 namespace mlir::qc {
 /// The logical shape of a float tensor or quantized tensor type.
 ArrayRef<int64_t> getLogicalShape(Type type);
+/// The format attribute a codec name (formats::Codec::name()) stands for;
+/// null when the name is unknown.
+QuantFormatAttrInterface getFormatAttr(MLIRContext *context,
+                                       const std::string &codecName);
 } // namespace mlir::qc
 
 #endif // QC_DIALECT_QC_IR_QCDIALECT_H

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace qc::formats {
@@ -87,6 +88,19 @@ struct TernaryParams {
 std::string checkTernaryParams(const TernaryParams &params);
 std::unique_ptr<Codec> makeTernaryCodec(const TernaryParams &params);
 /// The codebook multiplier of scale index k (before the per-tensor scale).
+/// A format named as Codec::name() writes it: a ggml type ("Q4_K", "F16"),
+/// "uniform<bits,group,sym|asym,f16|bf16|f32>" or "ternary<depth,group,scales>".
+struct FormatName {
+  enum Kind { GGML, Uniform, Ternary } kind;
+  std::string ggml; // the ggml type name, for kind GGML
+  UniformParams uniform;
+  TernaryParams ternary;
+};
+/// Parses a format name; nullopt when malformed or its parameters invalid.
+std::optional<FormatName> parseFormatName(const std::string &name);
+/// The codec of a format name; null when parseFormatName rejects it.
+std::unique_ptr<Codec> makeCodec(const std::string &name);
+
 float ternaryCodebookEntry(const TernaryParams &params, int k);
 /// Number of trits used for the scale index of a group.
 int ternaryScaleTrits(const TernaryParams &params);

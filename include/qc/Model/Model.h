@@ -10,7 +10,7 @@
 #ifndef QC_MODEL_MODEL_H
 #define QC_MODEL_MODEL_H
 
-#include "qc/Formats/GGML.h"
+#include "qc/Formats/Codec.h"
 
 #include <cstdint>
 #include <map>
@@ -42,7 +42,8 @@ struct Config {
 struct Tensor {
   std::string name;
   std::vector<int64_t> shape; // row-major, [out, in] for matrices
-  formats::GGMLType type = formats::GGMLType::F32;
+  /// How the bytes are stored: a codec name (formats::makeCodec).
+  std::string format = "F32";
   std::vector<uint8_t> bytes;
 
   int64_t numElements() const;
