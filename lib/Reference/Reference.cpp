@@ -65,9 +65,11 @@ FloatModel::FloatModel(const model::Model &m, int64_t context)
   embedding = floats(m, "token_embd.weight");
   outputNorm = floats(m, "output_norm.weight");
   output = cfg.tiedOutput ? embedding : floats(m, "output.weight");
+  outputName = cfg.tiedOutput ? "token_embd.weight" : "output.weight";
   for (int64_t l = 0; l < cfg.layers; ++l) {
     std::string p = "blk." + std::to_string(l) + ".";
     Layer L;
+    L.prefix = p;
     L.attnNorm = floats(m, p + "attn_norm.weight");
     L.wq = floats(m, p + "attn_q.weight");
     L.wk = floats(m, p + "attn_k.weight");
@@ -86,6 +88,14 @@ FloatModel::FloatModel(const model::Model &m, int64_t context)
     L.values.resize(cfg.context * cfg.kvDim());
     layers.push_back(std::move(L));
   }
+}
+
+void FloatModel::project(const std::string &weight, const float *x,
+                         const std::vector<float> &w, float *y, int64_t T,
+                         int64_t N, int64_t K) {
+  if (observer)
+    observer(weight, x, T, K);
+  matmul(x, w.data(), y, T, N, K);
 }
 
 void FloatModel::forward(const int32_t *tokens, int64_t T, int64_t pos,
@@ -108,9 +118,9 @@ void FloatModel::forward(const int32_t *tokens, int64_t T, int64_t pos,
   for (Layer &L : layers) {
     for (int64_t t = 0; t < T; ++t)
       rmsNorm(&x[t * D], L.attnNorm.data(), &xn[t * D], D, cfg.normEps);
-    matmul(xn.data(), L.wq.data(), q.data(), T, D, D);
-    matmul(xn.data(), L.wk.data(), k.data(), T, KV, D);
-    matmul(xn.data(), L.wv.data(), v.data(), T, KV, D);
+    project(L.prefix + "attn_q.weight", xn.data(), L.wq, q.data(), T, D, D);
+    project(L.prefix + "attn_k.weight", xn.data(), L.wk, k.data(), T, KV, D);
+    project(L.prefix + "attn_v.weight", xn.data(), L.wv, v.data(), T, KV, D);
     for (int64_t t = 0; t < T; ++t) {
       if (cfg.qkvBias) {
         for (int64_t i = 0; i < D; ++i) q[t * D + i] += L.bq[i];
@@ -148,22 +158,23 @@ void FloatModel::forward(const int32_t *tokens, int64_t T, int64_t pos,
             out[i] += p * vj[i];
         }
       }
-    matmul(att.data(), L.wo.data(), o.data(), T, D, D);
+    project(L.prefix + "attn_output.weight", att.data(), L.wo, o.data(), T, D,
+            D);
     for (int64_t i = 0; i < T * D; ++i)
       x[i] += o[i];
     for (int64_t t = 0; t < T; ++t)
       rmsNorm(&x[t * D], L.ffnNorm.data(), &xn[t * D], D, cfg.normEps);
-    matmul(xn.data(), L.gate.data(), g.data(), T, F, D);
-    matmul(xn.data(), L.up.data(), u.data(), T, F, D);
+    project(L.prefix + "ffn_gate.weight", xn.data(), L.gate, g.data(), T, F, D);
+    project(L.prefix + "ffn_up.weight", xn.data(), L.up, u.data(), T, F, D);
     for (int64_t i = 0; i < T * F; ++i)
       g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-    matmul(g.data(), L.down.data(), o.data(), T, D, F);
+    project(L.prefix + "ffn_down.weight", g.data(), L.down, o.data(), T, D, F);
     for (int64_t i = 0; i < T * D; ++i)
       x[i] += o[i];
   }
   for (int64_t t = 0; t < T; ++t)
     rmsNorm(&x[t * D], outputNorm.data(), &xn[t * D], D, cfg.normEps);
-  matmul(xn.data(), output.data(), logits, T, cfg.vocab, D);
+  project(outputName, xn.data(), output, logits, T, cfg.vocab, D);
 }
 
 PerplexityResult perplexity(const std::vector<int32_t> &tokens, int64_t ctx,

@@ -3,11 +3,14 @@
 //   quant-run generate   -m MODEL [--tokenizer TOK] [-p PROMPT] [-n N]
 //   quant-run perplexity -m MODEL [--tokenizer TOK] -f TEXT [--ctx N] [--chunks N]
 //   quant-run tokenize   -m MODEL [--tokenizer TOK] -p TEXT
+//   quant-run imatrix    -m MODEL [--tokenizer TOK] -f TEXT -o OUT.dat [--ctx N]
+//                        [--chunks N]   (llama.cpp's imatrix file)
 //
 // MODEL is a GGUF file, a llama2.c checkpoint (with --tokenizer), a Hugging
 // Face directory or a qc weights archive; it runs on the float reference.
 //
 //===----------------------------------------------------------------------===//
+#include "qc/Analysis/Importance.h"
 #include "qc/Reference/Reference.h"
 #include "qc/Tokenizer/Tokenizer.h"
 
@@ -24,7 +27,7 @@ using namespace qc;
 namespace {
 
 struct Options {
-  std::string command, model, tokenizer, prompt, file;
+  std::string command, model, tokenizer, prompt, file, output;
   int64_t tokens = 64, ctx = 256, chunks = 0;
 };
 
@@ -64,6 +67,7 @@ Options parse(int argc, char **argv) {
     else if (a == "--tokenizer") o.tokenizer = value();
     else if (a == "-p" || a == "--prompt") o.prompt = value();
     else if (a == "-f" || a == "--file") o.file = value();
+    else if (a == "-o" || a == "--output") o.output = value();
     else if (a == "-n") o.tokens = number("-n", value(), 0, 1 << 20);
     else if (a == "--ctx") o.ctx = number("--ctx", value(), 2, 1 << 20);
     else if (a == "--chunks") o.chunks = number("--chunks", value(), 0, 1 << 30);
@@ -142,6 +146,21 @@ int perplexity(const model::Model &m, const Options &o) {
   return 0;
 }
 
+int imatrix(const model::Model &m, const Options &o) {
+  if (o.file.empty() || o.output.empty())
+    usage("imatrix needs -f TEXT and -o OUT.dat");
+  CalibrationOptions co;
+  co.ctx = o.ctx;
+  co.chunks = o.chunks;
+  ImportanceStats stats = calibrate(m, readFile(o.file), co);
+  stats.dataset = o.file;
+  writeImatrix(stats, o.output);
+  std::printf("imatrix: %zu weights, %lld chunks of %lld tokens -> %s\n",
+              stats.weights.size(), (long long)stats.chunks, (long long)o.ctx,
+              o.output.c_str());
+  return 0;
+}
+
 int tokenize(const model::Model &m, const Options &o) {
   Tokenizer tok(m.vocab);
   for (int32_t id : tok.encode(o.prompt, m.vocab.addBos))
@@ -162,6 +181,8 @@ int main(int argc, char **argv) {
       return perplexity(m, o);
     if (o.command == "tokenize")
       return tokenize(m, o);
+    if (o.command == "imatrix")
+      return imatrix(m, o);
     usage("unknown command '" + o.command + "'");
   } catch (const std::exception &e) {
     std::fprintf(stderr, "quant-run: error: %s\n", e.what());

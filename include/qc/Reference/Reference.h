@@ -22,6 +22,13 @@ public:
   explicit FloatModel(const model::Model &model, int64_t context = 0);
 
   const model::Config &config() const { return cfg; }
+
+  /// Called with the input rows of every matrix multiply before it runs,
+  /// named by its weight (calibration statistics hook in here).
+  using InputObserver =
+      std::function<void(const std::string &weight, const float *x,
+                         int64_t rows, int64_t cols)>;
+  void setInputObserver(InputObserver o) { observer = std::move(o); }
   /// Runs `count` tokens at positions pos..pos+count-1 through the model,
   /// appending their keys and values to the cache; writes count x vocab
   /// logits to `logits`.
@@ -29,7 +36,12 @@ public:
                float *logits);
 
 private:
+  void project(const std::string &weight, const float *x,
+               const std::vector<float> &w, float *y, int64_t T, int64_t N,
+               int64_t K);
+
   struct Layer {
+    std::string prefix; // "blk.N."
     std::vector<float> attnNorm, wq, wk, wv, wo, bq, bk, bv;
     std::vector<float> ffnNorm, gate, up, down;
     std::vector<float> keys, values; // [context x kvDim]
@@ -37,6 +49,8 @@ private:
   model::Config cfg;
   std::vector<float> embedding, outputNorm, output;
   std::vector<Layer> layers;
+  std::string outputName;
+  InputObserver observer;
 };
 
 /// Logits of `count` tokens at positions pos..: count x vocab floats.

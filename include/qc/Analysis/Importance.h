@@ -1,0 +1,64 @@
+//===- Importance.h - Calibration statistics (imatrix, X^T X) ---*- C++ -*-===//
+//
+// Per linear weight, the statistics of its inputs over calibration text:
+// sum of x^2 per input column and the number of rows seen (llama.cpp's
+// imatrix: importance = mean x^2 per column), and optionally the full X^T X
+// that GPTQ needs. Reads and writes llama.cpp's imatrix files: the legacy
+// .dat layout and the GGUF one (<name>.in_sum2 / <name>.counts).
+//
+//===----------------------------------------------------------------------===//
+#ifndef QC_ANALYSIS_IMPORTANCE_H
+#define QC_ANALYSIS_IMPORTANCE_H
+
+#include "qc/Model/Model.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace qc {
+
+struct InputStats {
+  std::vector<double> sumSquares; // per input column
+  int64_t rows = 0;               // activation rows accumulated
+  int64_t calls = 0;              // matmul calls (llama.cpp's ncall)
+  std::vector<double> xtx;        // cols x cols, empty unless collected
+
+  /// Mean x^2 per column: the importance llama-quantize uses.
+  std::vector<float> importance() const;
+};
+
+struct ImportanceStats {
+  std::map<std::string, InputStats> weights; // by weight tensor name
+  std::string dataset;
+  int64_t chunks = 0;
+
+  /// Throws FormatError when `m` has no such weight, or the columns differ:
+  /// statistics from another model must not be applied silently.
+  void checkAgainst(const model::Model &m) const;
+};
+
+struct CalibrationOptions {
+  int64_t ctx = 256;   // tokens per window (first replaced by BOS)
+  int64_t chunks = 0;  // 0: all windows of the text
+  bool collectXtX = false;
+};
+
+/// Runs the float reference over `text` and records the inputs of every
+/// linear layer (and the output head). Throws FormatError on empty text.
+ImportanceStats calibrate(const model::Model &m, const std::string &text,
+                          const CalibrationOptions &options);
+
+/// llama.cpp's legacy imatrix (.dat), or GGUF when `path` ends in .gguf.
+void writeImatrix(const ImportanceStats &stats, const std::string &path);
+/// Reads either imatrix layout (by magic); X^T X is not part of them.
+ImportanceStats readImatrix(const std::string &path);
+
+/// X^T X travels in its own file: u32 count, then per weight a u32 name
+/// length, the name, u32 cols, u64 rows, cols*cols f64.
+void writeXtX(const ImportanceStats &stats, const std::string &path);
+void readXtX(ImportanceStats &stats, const std::string &path);
+
+} // namespace qc
+
+#endif // QC_ANALYSIS_IMPORTANCE_H
