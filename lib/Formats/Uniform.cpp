@@ -48,8 +48,10 @@ public:
           w[i] = i < n ? src[r * cols + c0 + i] : 0.0f;
           imp[i] = i >= n ? 0.0f : importance ? importance[c0 + i] : 1.0f;
         }
-        quantizeGroup(w.data(), importance ? imp.data() : nullptr, q.data(),
-                      out);
+        float d, m;
+        chooseParams(w.data(), importance ? imp.data() : nullptr, q.data(), d,
+                     m);
+        writeGroup(d, m, q.data(), out);
       }
     }
     return {};
@@ -73,6 +75,18 @@ public:
     }
   }
 
+  /// The group's scale d and offset m (both as stored) and its codes.
+  void chooseParams(const float *w, const float *imp, int *q, float &d,
+                    float &m) const;
+  /// Writes scale, offset and codes of one group.
+  void writeGroup(float d, float m, const int *q, uint8_t *out) const;
+  /// The code of w under (d, m).
+  int code(float w, float d, float m) const {
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    return std::clamp(int(std::nearbyint((w - m) * id)), 0, maxCode());
+  }
+  const UniformParams &params() const { return p; }
+
 private:
   int scaleBytes() const {
     return scaleTypeBytes(p.scale) * (p.symmetric ? 1 : 2);
@@ -92,103 +106,262 @@ private:
   double assign(const float *w, const float *imp, float d, float m,
                 int *q) const {
     double err = 0;
-    float id = d != 0.0f ? 1.0f / d : 0.0f;
     for (int i = 0; i < p.group; ++i) {
-      int u = int(std::nearbyint((w[i] - m) * id));
-      q[i] = std::clamp(u, 0, maxCode());
+      q[i] = code(w[i], d, m);
       double e = double(w[i]) - (double(d) * q[i] + m);
       err += (imp ? imp[i] : 1.0) * e * e;
     }
     return err;
   }
 
-  void quantizeGroup(const float *w, const float *imp, int *q,
-                     uint8_t *out) const {
-    float lo = *std::min_element(w, w + p.group);
-    float hi = *std::max_element(w, w + p.group);
-    float d, m;
-    if (p.symmetric) {
-      // As llama.cpp's Q4_0: the signed extreme maps to -2^(bits-1), so the
-      // full negative range is used.
-      float ext = -lo > hi ? lo : hi;
-      d = roundScale(p.scale, ext / -float(1 << (p.bits - 1)));
-      m = -d * float(1 << (p.bits - 1));
-    } else {
-      d = roundScale(p.scale, (hi - lo) / float(maxCode()));
-      m = roundScale(p.scale, lo);
-    }
-    double best = assign(w, imp, d, m, q);
-    if (imp) {
-      // Importance-weighted search: try scales around the range-based one,
-      // refit scale (and offset) by weighted least squares for each code
-      // assignment, keep the one with the least weighted error.
-      std::vector<int> trial(p.group);
-      float base = d;
-      for (int step = -12; step <= 12 && base != 0.0f; ++step) {
-        float td = base * (1.0f + 0.025f * float(step));
-        float tm = p.symmetric ? -td * float(1 << (p.bits - 1)) : m;
-        assign(w, imp, td, tm, trial.data());
-        float fd = td, fm = tm;
-        if (!refit(w, imp, trial.data(), fd, fm))
-          continue;
-        fd = roundScale(p.scale, fd);
-        fm = p.symmetric ? -fd * float(1 << (p.bits - 1))
-                         : roundScale(p.scale, fm);
-        double err = assign(w, imp, fd, fm, trial.data());
-        if (err < best) {
-          best = err;
-          d = fd;
-          m = fm;
-          std::copy(trial.begin(), trial.end(), q);
-        }
-      }
-    }
-    storeScale(p.scale, out, d);
-    if (!p.symmetric)
-      storeScale(p.scale, out + scaleTypeBytes(p.scale), m);
-    uint8_t *codes = out + scaleBytes();
-    std::fill(codes, codes + codeBytes(), 0);
-    for (int i = 0; i < p.group; ++i) {
-      int64_t bit = int64_t(i) * p.bits;
-      unsigned v = unsigned(q[i]) << (bit % 8);
-      codes[bit / 8] |= uint8_t(v);
-      if (bit % 8 + p.bits > 8)
-        codes[bit / 8 + 1] |= uint8_t(v >> 8);
-    }
-  }
-
   /// Weighted least squares for w ~ d*q + m (m fixed by d when symmetric).
   bool refit(const float *w, const float *imp, const int *q, float &d,
-             float &m) const {
-    double sw = 0, sq = 0, sqq = 0, swq = 0, sww = 0;
-    double zero = double(1 << (p.bits - 1));
-    for (int i = 0; i < p.group; ++i) {
-      double wi = imp[i];
-      double qi = p.symmetric ? q[i] - zero : q[i];
-      sw += wi;
-      sq += wi * qi;
-      sqq += wi * qi * qi;
-      swq += wi * qi * w[i];
-      sww += wi * w[i];
-    }
-    if (p.symmetric) {
-      if (sqq <= 0)
-        return false;
-      d = float(swq / sqq);
-      return true;
-    }
-    double det = sw * sqq - sq * sq;
-    if (det <= 0)
-      return false;
-    d = float((sw * swq - sq * sww) / det);
-    m = float((sqq * sww - sq * swq) / det);
-    return true;
-  }
+             float &m) const;
 
   UniformParams p;
 };
 
+void UniformCodec::chooseParams(const float *w, const float *imp, int *q,
+                                float &d, float &m) const {
+  float lo = *std::min_element(w, w + p.group);
+  float hi = *std::max_element(w, w + p.group);
+  if (p.symmetric) {
+    // As llama.cpp's Q4_0: the signed extreme maps to -2^(bits-1), so the
+    // full negative range is used.
+    float ext = -lo > hi ? lo : hi;
+    d = roundScale(p.scale, ext / -float(1 << (p.bits - 1)));
+    m = -d * float(1 << (p.bits - 1));
+  } else {
+    d = roundScale(p.scale, (hi - lo) / float(maxCode()));
+    m = roundScale(p.scale, lo);
+  }
+  double best = assign(w, imp, d, m, q);
+  if (imp) {
+    // Importance-weighted search: try scales around the range-based one,
+    // refit scale (and offset) by weighted least squares for each code
+    // assignment, keep the one with the least weighted error.
+    std::vector<int> trial(p.group);
+    float base = d;
+    for (int step = -12; step <= 12 && base != 0.0f; ++step) {
+      float td = base * (1.0f + 0.025f * float(step));
+      float tm = p.symmetric ? -td * float(1 << (p.bits - 1)) : m;
+      assign(w, imp, td, tm, trial.data());
+      float fd = td, fm = tm;
+      if (!refit(w, imp, trial.data(), fd, fm))
+        continue;
+      fd = roundScale(p.scale, fd);
+      fm = p.symmetric ? -fd * float(1 << (p.bits - 1))
+                       : roundScale(p.scale, fm);
+      double err = assign(w, imp, fd, fm, trial.data());
+      if (err < best) {
+        best = err;
+        d = fd;
+        m = fm;
+        std::copy(trial.begin(), trial.end(), q);
+      }
+    }
+  }
+}
+
+void UniformCodec::writeGroup(float d, float m, const int *q,
+                              uint8_t *out) const {
+  storeScale(p.scale, out, d);
+  if (!p.symmetric)
+    storeScale(p.scale, out + scaleTypeBytes(p.scale), m);
+  uint8_t *codes = out + scaleBytes();
+  std::fill(codes, codes + codeBytes(), 0);
+  for (int i = 0; i < p.group; ++i) {
+    int64_t bit = int64_t(i) * p.bits;
+    unsigned v = unsigned(q[i]) << (bit % 8);
+    codes[bit / 8] |= uint8_t(v);
+    if (bit % 8 + p.bits > 8)
+      codes[bit / 8 + 1] |= uint8_t(v >> 8);
+  }
+}
+
+bool UniformCodec::refit(const float *w, const float *imp, const int *q,
+                         float &d, float &m) const {
+  double sw = 0, sq = 0, sqq = 0, swq = 0, sww = 0;
+  double zero = double(1 << (p.bits - 1));
+  for (int i = 0; i < p.group; ++i) {
+    double wi = imp[i];
+    double qi = p.symmetric ? q[i] - zero : q[i];
+    sw += wi;
+    sq += wi * qi;
+    sqq += wi * qi * qi;
+    swq += wi * qi * w[i];
+    sww += wi * w[i];
+  }
+  if (p.symmetric) {
+    if (sqq <= 0)
+      return false;
+    d = float(swq / sqq);
+    return true;
+  }
+  double det = sw * sqq - sq * sq;
+  if (det <= 0)
+    return false;
+  d = float((sw * swq - sq * sww) / det);
+  m = float((sqq * sww - sq * swq) / det);
+  return true;
+}
+
 } // namespace
+
+namespace {
+
+/// Upper Cholesky factor U of the inverse of the SPD matrix `h` (n x n), so
+/// that inv(h) = U^T U; false when h is not positive definite.
+bool inverseCholeskyUpper(std::vector<double> &h, int64_t n) {
+  // h = L L^T, in place (lower).
+  for (int64_t j = 0; j < n; ++j) {
+    double s = h[j * n + j];
+    for (int64_t k = 0; k < j; ++k)
+      s -= h[j * n + k] * h[j * n + k];
+    if (!(s > 0))
+      return false;
+    double ljj = std::sqrt(s);
+    h[j * n + j] = ljj;
+    for (int64_t i = j + 1; i < n; ++i) {
+      double t = h[i * n + j];
+      for (int64_t k = 0; k < j; ++k)
+        t -= h[i * n + k] * h[j * n + k];
+      h[i * n + j] = t / ljj;
+    }
+  }
+  // inv(h) = L^-T L^-1: invert L (lower) in place into M = L^-1.
+  std::vector<double> m(n * n, 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    m[i * n + i] = 1.0 / h[i * n + i];
+    for (int64_t j = 0; j < i; ++j) {
+      double s = 0;
+      for (int64_t k = j; k < i; ++k)
+        s += h[i * n + k] * m[k * n + j];
+      m[i * n + j] = -s / h[i * n + i];
+    }
+  }
+  // A = M^T M, then its Cholesky A = L2 L2^T; U = L2^T.
+  std::vector<double> a(n * n, 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j <= i; ++j) {
+      double s = 0;
+      for (int64_t k = i; k < n; ++k)
+        s += m[k * n + i] * m[k * n + j];
+      a[i * n + j] = a[j * n + i] = s;
+    }
+  for (int64_t j = 0; j < n; ++j) {
+    double s = a[j * n + j];
+    for (int64_t k = 0; k < j; ++k)
+      s -= a[j * n + k] * a[j * n + k];
+    if (!(s > 0))
+      return false;
+    double ljj = std::sqrt(s);
+    a[j * n + j] = ljj;
+    for (int64_t i = j + 1; i < n; ++i) {
+      double t = a[i * n + j];
+      for (int64_t k = 0; k < j; ++k)
+        t -= a[i * n + k] * a[j * n + k];
+      a[i * n + j] = t / ljj;
+    }
+  }
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      h[i * n + j] = j >= i ? a[j * n + i] : 0.0;
+  return true;
+}
+
+} // namespace
+
+std::string gptqQuantize(const UniformParams &params, const float *weights,
+                         int64_t rows, int64_t cols, const double *hessian,
+                         const GPTQOptions &options, uint8_t *dst) {
+  UniformCodec codec(params);
+  std::string why = codec.checkRowLength(cols);
+  if (!why.empty())
+    return why;
+  int64_t g = params.group, groups = (cols + g - 1) / g;
+  // Damped Hessian; dead inputs (never active) get a unit diagonal.
+  std::vector<double> h(hessian, hessian + cols * cols);
+  double meanDiag = 0;
+  for (int64_t i = 0; i < cols; ++i)
+    meanDiag += h[i * cols + i];
+  meanDiag /= double(cols);
+  if (!(meanDiag > 0))
+    return "the Hessian (X^T X) is zero: no calibration data reached this "
+           "layer";
+  std::vector<float> w(weights, weights + rows * cols);
+  std::vector<float> importance(cols);
+  for (int64_t i = 0; i < cols; ++i) {
+    if (h[i * cols + i] == 0) {
+      h[i * cols + i] = 1;
+      for (int64_t r = 0; r < rows; ++r)
+        w[r * cols + i] = 0;
+    }
+    importance[i] = float(h[i * cols + i]);
+    h[i * cols + i] += options.damp * meanDiag;
+  }
+  // Static groups: scale and offset per (row, group) from the weights.
+  std::vector<float> d(rows * groups), m(rows * groups);
+  std::vector<float> gw(g), gimp(g);
+  std::vector<int> q(g);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < groups; ++b) {
+      for (int64_t i = 0; i < g; ++i) {
+        int64_t c = b * g + i;
+        gw[i] = c < cols ? w[r * cols + c] : 0.0f;
+        gimp[i] = c < cols ? importance[c] : 0.0f;
+      }
+      codec.chooseParams(gw.data(), gimp.data(), q.data(), d[r * groups + b],
+                         m[r * groups + b]);
+    }
+  // Column order and the permuted Hessian.
+  std::vector<int64_t> perm(cols);
+  for (int64_t i = 0; i < cols; ++i)
+    perm[i] = i;
+  if (options.actOrder)
+    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
+      return h[a * cols + a] > h[b * cols + b];
+    });
+  std::vector<double> hp(cols * cols);
+  for (int64_t i = 0; i < cols; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      hp[i * cols + j] = h[perm[i] * cols + perm[j]];
+  if (!inverseCholeskyUpper(hp, cols))
+    return "the damped Hessian is not positive definite";
+  // Quantize column by column, spreading each error forward.
+  std::vector<int> codes(rows * cols);
+  std::vector<double> err(rows);
+  for (int64_t i = 0; i < cols; ++i) {
+    int64_t c = perm[i], b = c / g;
+    double uii = hp[i * cols + i];
+    for (int64_t r = 0; r < rows; ++r) {
+      float dr = d[r * groups + b], mr = m[r * groups + b];
+      int k = codec.code(w[r * cols + c], dr, mr);
+      codes[r * cols + c] = k;
+      err[r] = (double(w[r * cols + c]) - (double(dr) * k + mr)) / uii;
+    }
+    for (int64_t j = i + 1; j < cols; ++j) {
+      double uij = hp[i * cols + j];
+      if (uij == 0)
+        continue;
+      int64_t cj = perm[j];
+      for (int64_t r = 0; r < rows; ++r)
+        w[r * cols + cj] -= float(err[r] * uij);
+    }
+  }
+  int64_t rowBytes = codec.rowBytes(cols);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < groups; ++b) {
+      for (int64_t i = 0; i < g; ++i) {
+        int64_t c = b * g + i;
+        q[i] = c < cols ? codes[r * cols + c]
+                        : codec.code(0.0f, d[r * groups + b], m[r * groups + b]);
+      }
+      codec.writeGroup(d[r * groups + b], m[r * groups + b], q.data(),
+                       dst + r * rowBytes + b * codec.blockBytes());
+    }
+  return {};
+}
 
 std::unique_ptr<Codec> makeUniformCodec(const UniformParams &params) {
   if (!checkUniformParams(params).empty())

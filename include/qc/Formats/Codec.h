@@ -75,6 +75,19 @@ struct UniformParams {
 std::string checkUniformParams(const UniformParams &params);
 std::unique_ptr<Codec> makeUniformCodec(const UniformParams &params);
 
+struct GPTQOptions {
+  double damp = 0.01;    // added to the diagonal, times its mean
+  bool actOrder = true;  // quantize columns by decreasing H diagonal
+};
+/// GPTQ (Frantar et al. 2022) into a uniform format: columns are quantized
+/// one at a time and each one's error is spread over the columns not yet
+/// quantized through the inverse of H = X^T X (cols x cols, row-major).
+/// Group scales are fixed up front from the weights, importance-weighted by
+/// diag(H) ("static groups"), so activation order and groups combine.
+std::string gptqQuantize(const UniformParams &params, const float *weights,
+                         int64_t rows, int64_t cols, const double *hessian,
+                         const GPTQOptions &options, uint8_t *dst);
+
 /// Balanced ternary: each weight is q in [-L, L], L = (3^depth - 1) / 2,
 /// written as `depth` trits; each group picks one of `scales` log-spaced
 /// scales c_k = T * 2^(-6 (scales-1-k) / (scales-1)) from a codebook times
