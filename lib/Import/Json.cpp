@@ -1,5 +1,5 @@
 //===- Json.cpp -----------------------------------------------------------===//
-#include "Json.h"
+#include "qc/Model/Json.h"
 #include "qc/Model/Model.h"
 
 #include <cmath>

@@ -1,5 +1,5 @@
 //===- Safetensors.cpp - safetensors reader/writer, Hugging Face models ---===//
-#include "Json.h"
+#include "qc/Model/Json.h"
 #include "MappedFile.h"
 #include "qc/Model/Archive.h"
 

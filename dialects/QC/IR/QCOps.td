@@ -27,7 +27,8 @@ def QC_ParamOp : QC_Op<"param", [Pure]> {
   let description = [{
     Names a tensor stored outside the IR, in the weights archive the module's
     `qc.weights` attribute points to. The IR holds its name, shape and element
-    type (or quantized format), never its data.
+    type (or quantized format, or after qc-pack its packed bytes), never its
+    data.
 
     ```mlir
     %w = qc.param "blk.0.attn_q.weight" : tensor<64x64xf32>
@@ -35,7 +36,8 @@ def QC_ParamOp : QC_Op<"param", [Pure]> {
     ```
   }];
   let arguments = (ins StrAttr:$name);
-  let results = (outs QC_Weight:$result);
+  let results = (outs AnyTypeOf<[QC_FloatTensor, QC_QTensor, QC_ByteTensor],
+                                "float, quantized or packed-byte tensor">:$result);
   let assemblyFormat = "$name attr-dict `:` qualified(type($result))";
   let hasVerifier = 1;
 }

@@ -31,4 +31,136 @@ def QCExpandDequantize : Pass<"qc-expand-dequantize"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def QCCalibrate : Pass<"qc-calibrate", "::mlir::ModuleOp"> {
+  let summary = "Records importance statistics of every weight's inputs";
+  let description = [{
+    Runs the float model (the module's weights archive, on the independent
+    reference) over calibration text and records, for every weight of a
+    linear layer or the output head, the sum of x^2 per input column over all
+    rows (llama.cpp's imatrix) and, with `xtx`, the full X^T X GPTQ needs.
+    The statistics go to files (`<archive>.imatrix`, llama.cpp's .dat
+    layout, and `<archive>.xtx`); the IR gets references to them. With
+    `imatrix=FILE` it attaches a user's llama.cpp imatrix instead (checked
+    against the model's tensor names and widths).
+
+    Before:
+    ```mlir
+    %w = qc.param "blk.0.attn_q.weight" : tensor<64x64xf32>
+    ```
+    After:
+    ```mlir
+    %w = qc.param "blk.0.attn_q.weight" {qc.importance = #qc.stats<"m.imatrix", "blk.0.attn_q.weight">} : tensor<64x64xf32>
+    ```
+  }];
+  let options = [
+    Option<"calib", "calib", "std::string", "\"\"", "calibration text file">,
+    Option<"imatrix", "imatrix", "std::string", "\"\"",
+           "use this llama.cpp imatrix file instead of calibrating">,
+    Option<"out", "out", "std::string", "\"\"",
+           "imatrix file to write (default: the archive's name + .imatrix)">,
+    Option<"ctx", "ctx", "int64_t", "256", "tokens per calibration window">,
+    Option<"chunks", "chunks", "int64_t", "0", "windows to run (0: all)">,
+    Option<"xtx", "xtx", "bool", "false", "also record X^T X (for GPTQ)">,
+  ];
+}
+
+def QCAssignFormats : Pass<"qc-assign-formats", "::mlir::ModuleOp"> {
+  let summary = "Chooses a number format for every weight matrix";
+  let description = [{
+    Sets `qc.format` on every weight matrix `qc.param`, either from a recipe
+    or from a bits-per-weight budget, and prints the assignment table
+    (tensor, format, bits per weight, estimated error).
+
+    Recipe (JSON): `{"default": "Q4_K_M", "layers": [[0, "Q4_K_M"],
+    [1, "Q3_K_L"]], "tensors": {"blk.*.ffn_down.weight": "Q6_K"},
+    "token_embd": "Q4_K", "output": "Q6_K"}`. Entries are qc format names
+    (`Q4_K`, `uniform<4,32,sym,f16>`, `ternary<2,16,27>`) or llama.cpp mixes
+    (`Q3_K_S`, `Q3_K_M`, `Q3_K_L`, `Q4_K_S`, `Q4_K_M`, `Q5_K_S`, `Q5_K_M`,
+    `Q6_K`, `Q4_0`, `Q8_0`), whose per-tensor rules are llama.cpp's. A
+    llama.cpp type a tensor's rows cannot hold falls back as llama.cpp's
+    rules say (Q2_K/Q3_K to IQ4_NL, Q4_K to Q5_0, Q5_K to Q5_1, Q6_K to
+    Q8_0), and to F16 where the fallback cannot hold it either.
+
+    Budget (`target-bpw=3.5`): for each tensor and candidate format the
+    error sum_c importance_c * sum_r (w_rc - q(w_rc))^2 of actually
+    quantizing it; a multiple-choice knapsack (Lagrangian relaxation, then
+    filling leftover bytes greedily) minimises the total under the size of
+    target-bpw bits per weight over all weight matrices.
+
+    After: `qc.param "blk.0.attn_q.weight" {qc.format = #qc.gguf<"Q4_K">}`.
+  }];
+  let options = [
+    Option<"recipe", "recipe", "std::string", "\"\"", "recipe file (JSON)">,
+    Option<"targetBpw", "target-bpw", "double", "0.0",
+           "bits-per-weight budget over all weight matrices">,
+    ListOption<"candidates", "candidates", "std::string",
+               "formats the budget chooses from (default: a built-in set)">,
+    Option<"printTable", "print-table", "bool", "true",
+           "print the assignment table to stderr">,
+  ];
+}
+
+def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
+  let summary = "Quantizes every weight with an assigned format";
+  let description = [{
+    For each `qc.param` with `qc.format`, quantizes the tensor from the
+    archive with the chosen method and writes a new archive (`out`, default
+    the archive's name + .q.safetensors) holding the packed bytes; the param
+    becomes a `!qc.qtensor` of the format.
+
+    - `rtn`: round to nearest with range-based scales.
+    - `imatrix`: importance-weighted scale search (needs `qc.importance`
+      from qc-calibrate; llama.cpp's importance-aware quantizers for
+      `#qc.gguf` types, weighted least squares for `#qc.uniform`, weighted
+      codebook choice for `#qc.ternary`).
+    - `gptq`: GPTQ error feedback for `#qc.uniform` formats (needs
+      `qc.hessian` from qc-calibrate xtx=true); other formats use `imatrix`.
+
+    Before: `qc.param "w" {qc.format = #qc.gguf<"Q8_0">} : tensor<64x64xf32>`
+    After: `qc.param "w" : !qc.qtensor<64x64, #qc.gguf<"Q8_0">>`
+  }];
+  let options = [
+    Option<"method", "method", "std::string", "\"imatrix\"",
+           "rtn | imatrix | gptq">,
+    Option<"out", "out", "std::string", "\"\"", "archive to write">,
+  ];
+}
+
+def QCTernaryEncode : Pass<"qc-ternary-encode", "::mlir::ModuleOp"> {
+  let summary = "Encodes the linear layers in balanced ternary";
+  let description = [{
+    Balanced-ternary post-training quantization: every linear weight (not
+    the token embedding or the output head, which stay as they are) gets
+    `#qc.ternary<depth, group, scales>` and is encoded, each group's scale
+    chosen from the log-spaced codebook to minimise the importance-weighted
+    error when `qc.importance` is present. Writes a new archive like
+    qc-quantize.
+
+    After: `qc.param "blk.0.attn_q.weight" : !qc.qtensor<64x64, #qc.ternary<depth = 2, group = 16, scales = 27>>`
+  }];
+  let options = [
+    Option<"depth", "depth", "unsigned", "2", "trits per weight (1..3)">,
+    Option<"group", "group", "unsigned", "16", "weights per scale">,
+    Option<"scales", "scales", "unsigned", "27", "codebook size (power of 3)">,
+    Option<"out", "out", "std::string", "\"\"", "archive to write">,
+  ];
+}
+
+def QCPack : Pass<"qc-pack", "::mlir::ModuleOp"> {
+  let summary = "Makes the byte layout of quantized weights explicit";
+  let description = [{
+    Rewrites each quantized `qc.param` into the param of its packed bytes
+    (`tensor<Nxi8>`, N the format's packed size, as stored in the archive)
+    and a `qc.unpack` to the quantized tensor, so lowering sees the bytes
+    the kernels read.
+
+    Before: `%w = qc.param "w" : !qc.qtensor<2x32, #qc.gguf<"Q8_0">>`
+    After:
+    ```mlir
+    %b = qc.param "w" : tensor<68xi8>
+    %w = qc.unpack %b : tensor<68xi8> -> !qc.qtensor<2x32, #qc.gguf<"Q8_0">>
+    ```
+  }];
+}
+
 #endif // QC_PASSES_TD

@@ -1,0 +1,84 @@
+//===- Calibrate.cpp - qc-calibrate ---------------------------------------===//
+#include "dialects/QC/Transforms/Passes.h"
+#include "dialects/QC/Transforms/WeightArchive.h"
+#include "qc/Analysis/Importance.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace mlir::qc {
+#define GEN_PASS_DEF_QCCALIBRATE
+#include "dialects/QC/Transforms/Passes.h.inc"
+} // namespace mlir::qc
+
+using namespace mlir;
+using namespace mlir::qc;
+
+namespace {
+
+struct QCCalibratePass
+    : mlir::qc::impl::QCCalibrateBase<QCCalibratePass> {
+  using QCCalibrateBase::QCCalibrateBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (calib.empty() == imatrix.empty()) {
+      module.emitError("qc-calibrate needs exactly one of calib=TEXT (run "
+                       "the model) or imatrix=FILE (use given statistics)");
+      return signalPassFailure();
+    }
+    FailureOr<std::string> archive = resolveWeightsPath(module);
+    FailureOr<::qc::model::Model> model = loadWeights(module);
+    if (failed(archive) || failed(model))
+      return signalPassFailure();
+    std::string statsPath = out.empty() ? *archive + ".imatrix" : out;
+    std::string xtxPath = statsPath + ".xtx";
+    try {
+      ::qc::ImportanceStats stats;
+      if (!imatrix.empty()) {
+        stats = ::qc::readImatrix(imatrix);
+        statsPath = imatrix;
+      } else {
+        std::ifstream f(calib, std::ios::binary);
+        if (!f) {
+          module.emitError("cannot open calibration text '") << calib << "'";
+          return signalPassFailure();
+        }
+        std::stringstream text;
+        text << f.rdbuf();
+        ::qc::CalibrationOptions options;
+        options.ctx = ctx;
+        options.chunks = chunks;
+        options.collectXtX = xtx;
+        stats = ::qc::calibrate(*model, text.str(), options);
+        stats.dataset = calib;
+        ::qc::writeImatrix(stats, statsPath);
+        if (xtx)
+          ::qc::writeXtX(stats, xtxPath);
+      }
+      stats.checkAgainst(*model);
+      annotate(module, stats, statsPath, xtxPath);
+    } catch (const std::exception &e) {
+      module.emitError("calibration failed: ") << e.what();
+      return signalPassFailure();
+    }
+  }
+
+  void annotate(ModuleOp module, const ::qc::ImportanceStats &stats,
+                const std::string &statsPath, const std::string &xtxPath) {
+    MLIRContext *ctx = module.getContext();
+    std::string statsRef = relativeToModule(module, statsPath);
+    std::string xtxRef = relativeToModule(module, xtxPath);
+    for (ParamOp param : matrixParams(module)) {
+      auto it = stats.weights.find(param.getName().str());
+      if (it == stats.weights.end())
+        continue; // e.g. the token embedding: a lookup, not a product
+      param->setAttr("qc.importance",
+                     StatsAttr::get(ctx, statsRef, param.getName()));
+      if (!it->second.xtx.empty())
+        param->setAttr("qc.hessian", StatsAttr::get(ctx, xtxRef, param.getName()));
+    }
+  }
+};
+
+} // namespace

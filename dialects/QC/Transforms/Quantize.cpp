@@ -1,0 +1,45 @@
+//===- Quantize.cpp - qc-quantize -----------------------------------------===//
+#include "dialects/QC/Transforms/Passes.h"
+#include "dialects/QC/Transforms/QuantizeParams.h"
+
+namespace mlir::qc {
+#define GEN_PASS_DEF_QCQUANTIZE
+#include "dialects/QC/Transforms/Passes.h.inc"
+} // namespace mlir::qc
+
+using namespace mlir;
+using namespace mlir::qc;
+
+namespace {
+
+struct QCQuantizePass : mlir::qc::impl::QCQuantizeBase<QCQuantizePass> {
+  using QCQuantizeBase::QCQuantizeBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    ::qc::QuantMethod m;
+    if (!::qc::parseQuantMethod(method, m)) {
+      module.emitError("method must be rtn, imatrix or gptq, got '")
+          << method << "'";
+      return signalPassFailure();
+    }
+    SmallVector<std::pair<ParamOp, QuantFormatAttrInterface>> work;
+    module.walk([&](ParamOp p) {
+      if (auto f = p->getAttrOfType<QuantFormatAttrInterface>("qc.format"))
+        work.push_back({p, f});
+    });
+    if (work.empty())
+      return; // nothing assigned: nothing to do
+    if (m != ::qc::QuantMethod::RTN)
+      for (auto [p, f] : work)
+        if (!p->hasAttr("qc.importance") && p.getName() != "token_embd.weight") {
+          p.emitError("method=") << method << " needs importance statistics: "
+                                 << "run qc-calibrate first (or method=rtn)";
+          return signalPassFailure();
+        }
+    if (failed(quantizeParams(module, work, m, out)))
+      signalPassFailure();
+  }
+};
+
+} // namespace

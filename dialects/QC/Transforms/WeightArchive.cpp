@@ -1,0 +1,81 @@
+//===- WeightArchive.cpp --------------------------------------------------===//
+#include "dialects/QC/Transforms/WeightArchive.h"
+#include "qc/Model/Archive.h"
+
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::qc {
+
+static std::string moduleDirectory(ModuleOp module) {
+  auto loc = dyn_cast<FileLineColLoc>(module.getLoc());
+  if (!loc)
+    return "";
+  std::string file = loc.getFilename().str();
+  size_t slash = file.rfind('/');
+  return slash == std::string::npos ? "" : file.substr(0, slash + 1);
+}
+
+std::string resolveAgainstModule(ModuleOp module, const std::string &ref) {
+  return !ref.empty() && ref[0] != '/' ? moduleDirectory(module) + ref : ref;
+}
+
+FailureOr<std::string> resolveWeightsPath(ModuleOp module) {
+  auto attr = module->getAttrOfType<StringAttr>("qc.weights");
+  if (!attr)
+    return module.emitError("module has no qc.weights attribute naming its "
+                            "weights archive (quant-import writes one)");
+  return resolveAgainstModule(module, attr.str());
+}
+
+std::string relativeToModule(ModuleOp module, const std::string &path) {
+  std::string dir = moduleDirectory(module);
+  if (!dir.empty() && path.compare(0, dir.size(), dir) == 0)
+    return path.substr(dir.size());
+  return path;
+}
+
+FailureOr<::qc::model::Model> loadWeights(ModuleOp module) {
+  FailureOr<std::string> path = resolveWeightsPath(module);
+  if (failed(path))
+    return failure();
+  try {
+    return ::qc::model::readModel(*path);
+  } catch (const std::exception &e) {
+    return module.emitError("cannot read the weights archive: ") << e.what();
+  }
+}
+
+SmallVector<ParamOp> matrixParams(ModuleOp module) {
+  llvm::SetVector<Operation *> found;
+  auto add = [&](Value v) {
+    if (auto p = v.getDefiningOp<ParamOp>())
+      found.insert(p);
+  };
+  module.walk([&](Operation *op) {
+    if (auto l = dyn_cast<LinearOp>(op))
+      add(l.getWeight());
+    else if (auto l = dyn_cast<LogitsOp>(op))
+      add(l.getWeight());
+    else if (auto e = dyn_cast<EmbeddingOp>(op))
+      add(e.getTable());
+  });
+  SmallVector<ParamOp> out;
+  for (Operation *op : found)
+    out.push_back(cast<ParamOp>(op));
+  return out;
+}
+
+LogicalResult storeWeights(ModuleOp module, const ::qc::model::Model &m,
+                           const std::string &path) {
+  try {
+    ::qc::model::writeArchive(m, path);
+  } catch (const std::exception &e) {
+    return module.emitError("cannot write the weights archive: ") << e.what();
+  }
+  module->setAttr("qc.weights",
+                  StringAttr::get(module.getContext(),
+                                  relativeToModule(module, path)));
+  return success();
+}
+
+} // namespace mlir::qc

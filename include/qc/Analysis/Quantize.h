@@ -1,0 +1,31 @@
+//===- Quantize.h - Quantizing one tensor by method -------------*- C++ -*-===//
+#ifndef QC_ANALYSIS_QUANTIZE_H
+#define QC_ANALYSIS_QUANTIZE_H
+
+#include "qc/Model/Model.h"
+
+namespace qc {
+
+enum class QuantMethod { RTN, Imatrix, GPTQ };
+
+/// Parses "rtn" | "imatrix" | "gptq".
+bool parseQuantMethod(const std::string &text, QuantMethod &method);
+
+/// `t` quantized to `format`. `importance` (one per column) is used by the
+/// imatrix and GPTQ methods; `hessian` (cols x cols) by GPTQ, which applies
+/// to uniform formats (others are quantized with importance). Throws
+/// FormatError with the codec's reason when the format cannot hold `t`.
+model::Tensor quantizeTensor(const model::Tensor &t, const std::string &format,
+                             QuantMethod method, const float *importance,
+                             const double *hessian);
+
+/// sum_c importance_c * sum_r (w_rc - q(w_rc))^2 of quantizing `weights`
+/// ([rows x cols] floats) to `format` (importance 1 when null); negative
+/// when the format cannot hold the tensor.
+double weightedError(const std::vector<float> &weights, int64_t rows,
+                     int64_t cols, const std::string &format,
+                     const float *importance);
+
+} // namespace qc
+
+#endif // QC_ANALYSIS_QUANTIZE_H
