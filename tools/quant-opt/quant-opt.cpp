@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/QC/IR/QCDialect.h"
 #include "dialects/QC/Transforms/Passes.h"
+#include "qc/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
@@ -20,6 +21,7 @@ int main(int argc, char **argv) {
                   mlir::quant::QuantDialect, mlir::scf::SCFDialect,
                   mlir::tensor::TensorDialect>();
   mlir::qc::registerQCPasses();
+  qc::registerQCPipelines();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   return mlir::asMainReturnCode(

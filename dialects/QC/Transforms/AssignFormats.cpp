@@ -192,7 +192,13 @@ struct QCAssignFormatsPass
 
   LogicalResult assignByBudget(const model::Model &m, StatisticsCache &stats,
                                SmallVector<Row> &rows) {
-    std::vector<std::string> names(candidates.begin(), candidates.end());
+    std::vector<std::string> names;
+    for (StringRef rest = candidates; !rest.empty();) {
+      auto [head, tail] = rest.split(';');
+      if (!head.trim().empty())
+        names.push_back(head.trim().str());
+      rest = tail;
+    }
     if (names.empty())
       names.assign(std::begin(kDefaultCandidates), std::end(kDefaultCandidates));
     for (const std::string &n : names)

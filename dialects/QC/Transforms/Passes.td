@@ -93,8 +93,9 @@ def QCAssignFormats : Pass<"qc-assign-formats", "::mlir::ModuleOp"> {
     Option<"recipe", "recipe", "std::string", "\"\"", "recipe file (JSON)">,
     Option<"targetBpw", "target-bpw", "double", "0.0",
            "bits-per-weight budget over all weight matrices">,
-    ListOption<"candidates", "candidates", "std::string",
-               "formats the budget chooses from (default: a built-in set)">,
+    Option<"candidates", "candidates", "std::string", "\"\"",
+           "formats the budget chooses from, separated by ';' (default: "
+           "ternary, uniform 2-8 bits, Q4_0, Q8_0, Q4_K, Q6_K, F16)">,
     Option<"printTable", "print-table", "bool", "true",
            "print the assignment table to stderr">,
   ];

@@ -4,6 +4,8 @@
 
 #include "llvm/ADT/SetVector.h"
 
+#include <unistd.h>
+
 namespace mlir::qc {
 
 static std::string moduleDirectory(ModuleOp module) {
@@ -31,6 +33,13 @@ std::string relativeToModule(ModuleOp module, const std::string &path) {
   std::string dir = moduleDirectory(module);
   if (!dir.empty() && path.compare(0, dir.size(), dir) == 0)
     return path.substr(dir.size());
+  // Read from stdin or a bare file name: keep an absolute path so the
+  // reference survives the module being printed elsewhere.
+  if (!path.empty() && path[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd))
+      return std::string(cwd) + "/" + path;
+  }
   return path;
 }
 
@@ -41,7 +50,10 @@ FailureOr<::qc::model::Model> loadWeights(ModuleOp module) {
   try {
     return ::qc::model::readModel(*path);
   } catch (const std::exception &e) {
-    return module.emitError("cannot read the weights archive: ") << e.what();
+    return module.emitError("cannot read the weights archive: ")
+           << e.what()
+           << " (relative qc.weights paths resolve against the directory of "
+              "the .mlir file read)";
   }
 }
 

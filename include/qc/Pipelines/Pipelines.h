@@ -1,0 +1,47 @@
+//===- Pipelines.h - Named qc pipelines -------------------------*- C++ -*-===//
+#ifndef QC_PIPELINES_PIPELINES_H
+#define QC_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace qc {
+
+struct QuantizePipelineOptions
+    : mlir::PassPipelineOptions<QuantizePipelineOptions> {
+  Option<std::string> calib{*this, "calib",
+                            llvm::cl::desc("calibration text")};
+  Option<std::string> imatrix{*this, "imatrix",
+                              llvm::cl::desc("llama.cpp imatrix to use")};
+  Option<std::string> recipe{*this, "recipe",
+                             llvm::cl::desc("format recipe (JSON)")};
+  Option<double> targetBpw{*this, "target-bpw",
+                           llvm::cl::desc("bits-per-weight budget"),
+                           llvm::cl::init(0.0)};
+  Option<std::string> candidates{*this, "candidates",
+                                 llvm::cl::desc("budget formats, ';'-separated")};
+  Option<std::string> method{*this, "method",
+                             llvm::cl::desc("rtn | imatrix | gptq"),
+                             llvm::cl::init("imatrix")};
+  Option<int64_t> ctx{*this, "ctx", llvm::cl::desc("calibration window"),
+                      llvm::cl::init(256)};
+  Option<int64_t> chunks{*this, "chunks",
+                         llvm::cl::desc("calibration windows (0: all)"),
+                         llvm::cl::init(0)};
+  Option<std::string> out{*this, "out",
+                          llvm::cl::desc("quantized archive to write")};
+  Option<bool> pack{*this, "pack", llvm::cl::desc("end with qc-pack"),
+                    llvm::cl::init(true)};
+};
+
+/// calibrate (when calib= or imatrix= is given; X^T X for gptq) ->
+/// assign-formats (recipe= or target-bpw=) -> quantize (method=) -> pack.
+void buildQuantizePipeline(mlir::OpPassManager &pm,
+                           const QuantizePipelineOptions &options);
+
+/// Registers `qc-quantize-pipeline` with the pass registry.
+void registerQCPipelines();
+
+} // namespace qc
+
+#endif // QC_PIPELINES_PIPELINES_H
