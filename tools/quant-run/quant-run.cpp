@@ -3,6 +3,7 @@
 //   quant-run generate   -m MODEL [--tokenizer TOK] [-p PROMPT] [-n N]
 //   quant-run perplexity -m MODEL [--tokenizer TOK] -f TEXT [--ctx N] [--chunks N]
 //   quant-run tokenize   -m MODEL [--tokenizer TOK] -p TEXT
+//   quant-run info       -m MODEL [--tokenizer TOK]   (formats, sizes, bpw)
 //   quant-run imatrix    -m MODEL [--tokenizer TOK] -f TEXT -o OUT.dat [--ctx N]
 //                        [--chunks N]   (llama.cpp's imatrix file)
 //
@@ -20,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 using namespace qc;
@@ -161,6 +163,39 @@ int imatrix(const model::Model &m, const Options &o) {
   return 0;
 }
 
+/// Linear-layer weights: blk.N.attn_{q,k,v,output} and blk.N.ffn_*.
+bool isLinearWeight(const std::string &name) {
+  return name.compare(0, 4, "blk.") == 0 &&
+         (name.find(".attn_") != std::string::npos ||
+          name.find(".ffn_") != std::string::npos) &&
+         name.find("_norm") == std::string::npos &&
+         name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
+}
+
+int info(const model::Model &m) {
+  double bytes = 0, elements = 0, linBytes = 0, linElements = 0;
+  std::map<std::string, int> formats;
+  for (const auto &[name, t] : m.tensors) {
+    bytes += double(t.bytes.size());
+    elements += double(t.numElements());
+    formats[t.format]++;
+    if (isLinearWeight(name)) {
+      linBytes += double(t.bytes.size());
+      linElements += double(t.numElements());
+    }
+  }
+  std::printf("model: %s, %s, %lld layers, dim %lld\n", m.source.c_str(),
+              m.config.arch.c_str(), (long long)m.config.layers,
+              (long long)m.config.dim);
+  std::printf("tensors: %zu, weights %.0f, bytes %.0f\n", m.tensors.size(),
+              elements, bytes);
+  std::printf("bpw all: %.4f\n", 8 * bytes / elements);
+  std::printf("bpw linear: %.4f\n", linElements ? 8 * linBytes / linElements : 0.0);
+  for (const auto &[f, n] : formats)
+    std::printf("format %s: %d tensors\n", f.c_str(), n);
+  return 0;
+}
+
 int tokenize(const model::Model &m, const Options &o) {
   Tokenizer tok(m.vocab);
   for (int32_t id : tok.encode(o.prompt, m.vocab.addBos))
@@ -183,6 +218,8 @@ int main(int argc, char **argv) {
       return tokenize(m, o);
     if (o.command == "imatrix")
       return imatrix(m, o);
+    if (o.command == "info")
+      return info(m);
     usage("unknown command '" + o.command + "'");
   } catch (const std::exception &e) {
     std::fprintf(stderr, "quant-run: error: %s\n", e.what());

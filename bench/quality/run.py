@@ -1,0 +1,213 @@
+#!/usr/bin/python3
+"""Quantization error against bits per weight, qc beside llama.cpp.
+
+For each real model in ../shared (BabyLlama-105 the main one, stories260K
+too) and the TinyStories excerpt split into calibration (first 40%) and
+evaluation (the rest) text, measures PPL(Q)/PPL(float) - 1 for:
+  qc:        RTN, importance-weighted (imatrix) and GPTQ uniform 2-5 bit;
+             balanced ternary depth 1/2/3; budget-assigned mixes 2.5-5 bpw
+  llama.cpp: Q4_0, Q3_K_S, Q3_K_M, Q4_K_M, IQ4_XS, without and with an
+             imatrix from llama-imatrix on the same calibration text
+bpw is counted the same way for both (all tensors; linear weights only).
+Writes bench/results/quality-<model>.md and .png and checks the targets.
+
+usage: bench/quality/run.py LLAMA_CPP_BIN_DIR [QC_BIN_DIR]"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+llama = sys.argv[1]
+qc = sys.argv[2] if len(sys.argv) > 2 else os.path.join(root, "build", "bin")
+shared = os.environ.get("QC_SHARED", os.path.join(root, "..", "shared"))
+threads = os.environ.get("THREADS", "2")
+CTX = 256
+work = tempfile.mkdtemp(prefix="qc-quality-")
+
+
+def run(cmd, check=True):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if check and p.returncode != 0:
+        raise RuntimeError("%s failed:\n%s" % (" ".join(cmd), p.stdout[-2000:]))
+    return p.stdout
+
+
+def qc_ppl(model, text):
+    out = run([os.path.join(qc, "quant-run"), "perplexity", "-m", model, "-f", text, "--ctx", str(CTX)])
+    return float(re.search(r"PPL = ([0-9.]+)", out).group(1))
+
+
+def llama_ppl(model, text):
+    out = run([os.path.join(llama, "llama-perplexity"), "-m", model, "-f", text, "-c", str(CTX),
+               "-t", threads], check=False)
+    m = re.search(r"Final estimate: PPL over \d+ chunks for n_ctx=\d+ = ([0-9.]+)", out)
+    return float(m.group(1)) if m else None
+
+
+def bpw(model):
+    out = run([os.path.join(qc, "quant-run"), "info", "-m", model])
+    return (float(re.search(r"bpw all: ([0-9.]+)", out).group(1)),
+            float(re.search(r"bpw linear: ([0-9.]+)", out).group(1)))
+
+
+def qc_opt(inp, out, passes):
+    run([os.path.join(qc, "quant-opt"), inp, passes, "-o", out])
+
+
+def bench(name, binary, tokenizer, strip_newlines):
+    text = open(os.path.join(shared, "data", "tinystories-valid-excerpt.txt")).read()
+    cut = text.index("\n", int(len(text) * 0.4)) + 1
+    calib, evalt = text[:cut], text[cut:]
+    if strip_newlines:  # the vocabulary has no newline (llama.cpp aborts on it)
+        calib, evalt = calib.replace("\n", " "), evalt.replace("\n", " ")
+    d = os.path.join(work, name)
+    os.makedirs(d)
+    cal_txt, eval_txt = os.path.join(d, "calib.txt"), os.path.join(d, "eval.txt")
+    open(cal_txt, "w").write(calib)
+    open(eval_txt, "w").write(evalt)
+    rows = []
+
+    # --- qc
+    mlir = os.path.join(d, "m.mlir")
+    run([os.path.join(qc, "quant-import"), binary, "--tokenizer", tokenizer, "-o", mlir])
+    base = qc_ppl(os.path.join(d, "m.safetensors"), eval_txt)
+    cal = os.path.join(d, "cal.mlir")
+    qc_opt(mlir, cal, "--qc-calibrate=calib=%s ctx=%d xtx=true" % (cal_txt, CTX))
+
+    def qc_config(label, family, assign, method):
+        tag = re.sub(r"[^a-z0-9]+", "-", label.lower())
+        a, q = os.path.join(d, tag + ".a.mlir"), os.path.join(d, tag + ".q.mlir")
+        arch = os.path.join(d, tag + ".safetensors")
+        qc_opt(cal, a, assign)
+        qc_opt(a, q, "--qc-quantize=method=%s out=%s" % (method, arch))
+        b_all, b_lin = bpw(arch)
+        rows.append(dict(system="qc", family=family, label=label, bpw=b_all, bpw_lin=b_lin,
+                         ppl=qc_ppl(arch, eval_txt)))
+
+    def recipe(tag, default, keep="F16"):
+        path = os.path.join(d, "recipe-%s.json" % tag)
+        json.dump({"default": default, "token_embd": keep, "output": keep}, open(path, "w"))
+        return "--qc-assign-formats=recipe=%s print-table=false" % path
+
+    for bits in (2, 3, 4, 5):
+        fmt = "uniform<%d,32,sym,f16>" % bits if bits > 2 else "uniform<2,16,asym,f16>"
+        for method, fam in (("rtn", "qc RTN"), ("imatrix", "qc imatrix"), ("gptq", "qc GPTQ")):
+            qc_config("%s %d-bit" % (fam, bits), fam, recipe("u%d" % bits, fmt, "Q8_0"), method)
+    for depth in (1, 2, 3):
+        qc_config("qc ternary d=%d" % depth, "qc ternary",
+                  recipe("t%d" % depth, "ternary<%d,16,27>" % depth), "imatrix")
+    for target in (2.5, 3.0, 3.5, 4.0, 4.5, 5.0):
+        qc_config("qc budget %.1f" % target, "qc budget",
+                  "--qc-assign-formats=target-bpw=%g print-table=false" % target, "gptq")
+
+    # --- llama.cpp on the same model, text and threads
+    gguf = os.path.join(d, "f32.gguf")
+    run([os.path.join(llama, "llama-convert-llama2c-to-ggml"), "--copy-vocab-from-model", tokenizer,
+         "--llama2c-model", binary, "--llama2c-output-model", gguf])
+    imat = os.path.join(d, "llama.imatrix")
+    run([os.path.join(llama, "llama-imatrix"), "-m", gguf, "-f", cal_txt, "-c", str(CTX), "-t", threads,
+         "-o", imat], check=False)
+    base_llama = llama_ppl(gguf, eval_txt)
+    for t in ("Q4_0", "Q3_K_S", "Q3_K_M", "Q4_K_M", "IQ4_XS"):
+        for with_imat in (False, True):
+            if with_imat and not os.path.exists(imat):
+                continue
+            out = os.path.join(d, "llama-%s%s.gguf" % (t, "-imat" if with_imat else ""))
+            cmd = [os.path.join(llama, "llama-quantize")]
+            if with_imat:
+                cmd += ["--imatrix", imat]
+            p = subprocess.run(cmd + [gguf, out, t], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if p.returncode != 0 or not os.path.exists(out):
+                rows.append(dict(system="llama.cpp", family="llama.cpp", label=t, bpw=None, bpw_lin=None,
+                                 ppl=None, note="llama-quantize failed"))
+                continue
+            ppl = llama_ppl(out, eval_txt)
+            try:
+                b_all, b_lin = bpw(out)
+            except RuntimeError:
+                b_all = b_lin = None
+            rows.append(dict(system="llama.cpp", family="llama.cpp" + (" imatrix" if with_imat else ""),
+                             label=t + (" +imatrix" if with_imat else ""), bpw=b_all, bpw_lin=b_lin,
+                             ppl=ppl, note=None if ppl else "llama-perplexity failed"))
+    return base, base_llama, rows
+
+
+def report(name, base, base_llama, rows):
+    for r in rows:
+        ref = base if r["system"] == "qc" else base_llama
+        r["err"] = r["ppl"] / ref - 1 if r.get("ppl") and ref else None
+    lines = ["# Quantization error against bits per weight: %s" % name, "",
+             "Error = PPL(Q)/PPL(float) - 1 on the evaluation text (last 60%% of the TinyStories "
+             "excerpt), ctx %d; calibration (imatrix, X^T X) on the first 40%%. Float PPL: qc %.4f, "
+             "llama.cpp %s. bpw over all tensors and over linear weights only, counted the same way "
+             "for both (tensor bytes / weights)." % (CTX, base, "%.4f" % base_llama if base_llama else "n/a"),
+             "", "| system | configuration | bpw (all) | bpw (linear) | PPL | error |", "|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["system"], r["bpw"] or 99)):
+        f = lambda v, fmt: fmt % v if v is not None else "n/a"
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (
+            r["system"], r["label"], f(r["bpw"], "%.3f"), f(r["bpw_lin"], "%.3f"), f(r.get("ppl"), "%.4f"),
+            f(r.get("err"), "%.4f") + (" (%s)" % r["note"] if r.get("note") else "")))
+    # Targets.
+    qcr = [r for r in rows if r["system"] == "qc" and r["err"] is not None]
+    ll = [r for r in rows if r["system"] == "llama.cpp" and r["err"] is not None and r["bpw"]]
+    lines += ["", "## Targets", ""]
+    rtn3 = next((r for r in qcr if r["label"] == "qc RTN 3-bit"), None)
+    imp3 = next((r for r in qcr if r["label"] == "qc imatrix 3-bit"), None)
+    if rtn3 and imp3:
+        lines.append("- importance-weighted 3-bit error / RTN 3-bit error = %.3f (target <= 0.6): %s" % (
+            imp3["err"] / rtn3["err"], "met" if imp3["err"] <= 0.6 * rtn3["err"] else "NOT met"))
+    for r in sorted(ll, key=lambda r: r["bpw"]):
+        best_ll = min(x["err"] for x in ll if x["bpw"] <= r["bpw"] + 1e-9)
+        fit = [x for x in qcr if x["bpw"] <= r["bpw"] + 1e-9]
+        if not fit:
+            lines.append("- at %.3f bpw (%s): qc has no configuration this small" % (r["bpw"], r["label"]))
+            continue
+        best = min(fit, key=lambda x: x["err"])
+        lines.append("- at %.3f bpw (%s): llama.cpp best %.4f, qc best %.4f (%s, %.3f bpw): ratio %.2f "
+                     "(target <= 0.5): %s" % (r["bpw"], r["label"], best_ll, best["err"], best["label"],
+                                               best["bpw"], best["err"] / best_ll if best_ll > 0 else 0,
+                                               "met" if best["err"] <= 0.5 * best_ll else "NOT met"))
+    t2 = next((r for r in qcr if r["label"] == "qc ternary d=2"), None)
+    if t2:
+        near = [x for x in ll if x["bpw"] >= t2["bpw"] - 1e-9]
+        if near:
+            n = min(near, key=lambda x: x["bpw"])
+            lines.append("- ternary d=2 (%.3f bpw) error %.4f vs llama.cpp %s (%.3f bpw) %.4f: %s" % (
+                t2["bpw"], t2["err"], n["label"], n["bpw"], n["err"], "met" if t2["err"] < n["err"] else "NOT met"))
+    out = os.path.join(root, "bench", "results", "quality-%s" % name)
+    open(out + ".md", "w").write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(8, 5))
+        fams = sorted(set(r["family"] for r in rows if r.get("err") is not None and r["bpw"]))
+        for fam in fams:
+            pts = sorted((r["bpw"], r["err"]) for r in rows if r["family"] == fam and r.get("err") and r["err"] > 0)
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-" if "qc" in fam else "s--", label=fam)
+        ax.set_yscale("log")
+        ax.set_xlabel("bits per weight (all tensors)")
+        ax.set_ylabel("PPL(Q)/PPL(float) - 1")
+        ax.set_title("%s: quantization error vs size" % name)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out + ".png", dpi=110)
+    except ImportError:
+        print("(no matplotlib: apt-get install python3-matplotlib for the plot)")
+
+
+models = [("BabyLlama-105", os.path.join(shared, "models", "babyllama-tok105", "tok105_model5000.bin"),
+           os.path.join(shared, "models", "babyllama-tok105", "tok105.bin"), True),
+          ("stories260K", os.path.join(shared, "models", "stories260K", "stories260K.bin"),
+           os.path.join(shared, "models", "stories260K", "tok512.bin"), False)]
+only = os.environ.get("MODELS")
+for name, b, t, strip in models:
+    if only and name not in only.split(","):
+        continue
+    report(name, *bench(name, b, t, strip))
