@@ -35,9 +35,9 @@ model::Tensor quantizeTensor(const model::Tensor &t, const std::string &format,
   out.bytes.resize(size_t(bytes));
   std::string why;
   if (method == QuantMethod::GPTQ && hessian &&
-      parsed->kind == formats::FormatName::Uniform)
-    why = formats::gptqQuantize(parsed->uniform, w.data(), t.rows(), t.cols(),
-                                hessian, {}, out.bytes.data());
+      parsed->kind != formats::FormatName::GGML)
+    why = codec->quantizeGPTQ(w.data(), t.rows(), t.cols(), hessian, {},
+                              out.bytes.data());
   else
     why = codec->quantize(w.data(), t.rows(), t.cols(),
                           method == QuantMethod::RTN ? nullptr : importance,

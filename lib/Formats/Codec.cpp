@@ -13,6 +13,12 @@ std::string Codec::checkRowLength(int64_t cols) const {
   return {};
 }
 
+std::string Codec::quantizeGPTQ(const float *, int64_t, int64_t,
+                                const double *, const GPTQOptions &,
+                                uint8_t *) const {
+  return name() + " has no GPTQ quantizer (uniform and ternary formats do)";
+}
+
 int64_t Codec::rowBytes(int64_t cols) const {
   if (!checkRowLength(cols).empty())
     return -1;

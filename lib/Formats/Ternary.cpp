@@ -1,4 +1,5 @@
 //===- Ternary.cpp - Balanced ternary with a log-spaced scale codebook ----===//
+#include "GPTQ.h"
 #include "ScaleIO.h"
 
 #include <algorithm>
@@ -69,44 +70,58 @@ public:
     std::string why = checkRowLength(cols);
     if (!why.empty())
       return why;
-    float amax = 0;
-    for (int64_t i = 0; i < rows * cols; ++i)
-      amax = std::max(amax, std::fabs(src[i]));
-    if (!std::isfinite(amax))
-      return "tensor holds a NaN or infinite weight";
-    int L = maxLevel(p.depth);
-    float tensorScale = amax / float(L);
-    storeF32(dst, tensorScale);
+    float tensorScale;
+    why = setTensorScale(src, rows * cols, dst, tensorScale);
+    if (!why.empty())
+      return why;
     int64_t row = rowBytes(cols);
-    std::vector<int> q(p.group), trial(p.group);
+    std::vector<int> q(p.group);
     for (int64_t r = 0; r < rows; ++r) {
       uint8_t *out = dst + headerBytes() + r * row;
       for (int64_t c0 = 0; c0 < cols; c0 += p.group, out += blockBytes()) {
         int64_t n = std::min<int64_t>(p.group, cols - c0);
-        const float *w = src + r * cols + c0;
-        const float *imp = importance ? importance + c0 : nullptr;
-        // Importance-weighted choice of the group's scale from the codebook.
-        int bestK = p.scales - 1;
-        double best = -1;
-        for (int k = 0; k < p.scales; ++k) {
-          float s = tensorScale * codebook[k];
-          double err = 0;
-          for (int64_t i = 0; i < n; ++i) {
-            int v = s > 0 ? int(std::nearbyint(w[i] / s)) : 0;
-            trial[i] = std::clamp(v, -L, L);
-            double e = double(w[i]) - double(s) * trial[i];
-            err += (imp ? imp[i] : 1.0) * e * e;
-          }
-          if (best < 0 || err < best) {
-            best = err;
-            bestK = k;
-            std::copy(trial.begin(), trial.begin() + n, q.begin());
-          }
-        }
-        std::fill(q.begin() + n, q.end(), 0);
-        writeGroup(bestK, q.data(), out);
+        int k = chooseScale(src + r * cols + c0,
+                            importance ? importance + c0 : nullptr, n,
+                            tensorScale, q.data());
+        writeGroup(k, q.data(), out);
       }
     }
+    return {};
+  }
+
+  std::string quantizeGPTQ(const float *src, int64_t rows, int64_t cols,
+                           const double *hessian, const GPTQOptions &options,
+                           uint8_t *dst) const override {
+    std::string why = checkRowLength(cols);
+    if (!why.empty())
+      return why;
+    float tensorScale;
+    why = setTensorScale(src, rows * cols, dst, tensorScale);
+    if (!why.empty())
+      return why;
+    int64_t g = p.group, groups = (cols + g - 1) / g;
+    int L = maxLevel(p.depth);
+    std::vector<int> scaleIndex(rows * groups), codes(rows * groups * g, 0);
+    GroupQuantizer gq{g, nullptr, nullptr};
+    gq.fit = [&](int64_t r, int64_t b, const float *w, const float *imp,
+                 int64_t n) {
+      scaleIndex[r * groups + b] =
+          chooseScale(w, imp, n, tensorScale, &codes[(r * groups + b) * g]);
+    };
+    gq.round = [&](int64_t r, int64_t c, float w) {
+      float s = tensorScale * codebook[scaleIndex[r * groups + c / g]];
+      int v = s > 0 ? std::clamp(int(std::nearbyint(w / s)), -L, L) : 0;
+      codes[(r * groups + c / g) * g + c % g] = v;
+      return s * float(v);
+    };
+    why = runGPTQ(src, rows, cols, hessian, options, gq);
+    if (!why.empty())
+      return why;
+    int64_t row = rowBytes(cols);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t b = 0; b < groups; ++b)
+        writeGroup(scaleIndex[r * groups + b], &codes[(r * groups + b) * g],
+                   dst + headerBytes() + r * row + b * blockBytes());
     return {};
   }
 
@@ -135,6 +150,47 @@ public:
   }
 
 private:
+  /// The per-tensor scale: the largest weight maps to the top level.
+  std::string setTensorScale(const float *src, int64_t n, uint8_t *dst,
+                             float &tensorScale) const {
+    float amax = 0;
+    for (int64_t i = 0; i < n; ++i)
+      amax = std::max(amax, std::fabs(src[i]));
+    if (!std::isfinite(amax))
+      return "tensor holds a NaN or infinite weight";
+    tensorScale = amax / float(maxLevel(p.depth));
+    storeF32(dst, tensorScale);
+    return {};
+  }
+
+  /// The codebook index whose scale gives the least (importance-weighted)
+  /// error for the group's first `n` weights; their codes go to `q`, the
+  /// padding's are 0.
+  int chooseScale(const float *w, const float *imp, int64_t n,
+                  float tensorScale, int *q) const {
+    int L = maxLevel(p.depth);
+    std::vector<int> trial(p.group);
+    int bestK = p.scales - 1;
+    double best = -1;
+    for (int k = 0; k < p.scales; ++k) {
+      float s = tensorScale * codebook[k];
+      double err = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        int v = s > 0 ? int(std::nearbyint(w[i] / s)) : 0;
+        trial[i] = std::clamp(v, -L, L);
+        double e = double(w[i]) - double(s) * trial[i];
+        err += (imp ? imp[i] : 1.0) * e * e;
+      }
+      if (best < 0 || err < best) {
+        best = err;
+        bestK = k;
+        std::copy(trial.begin(), trial.begin() + n, q);
+      }
+    }
+    std::fill(q + n, q + p.group, 0);
+    return bestK;
+  }
+
   static int readTrit(const uint8_t *group, int index) {
     return group[index / kTritsPerByte] / kPow3[index % kTritsPerByte] % 3;
   }

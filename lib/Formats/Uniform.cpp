@@ -1,4 +1,5 @@
 //===- Uniform.cpp - Uniform integer codes with per-group scales ----------===//
+#include "GPTQ.h"
 #include "ScaleIO.h"
 
 #include <algorithm>
@@ -85,7 +86,9 @@ public:
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     return std::clamp(int(std::nearbyint((w - m) * id)), 0, maxCode());
   }
-  const UniformParams &params() const { return p; }
+  std::string quantizeGPTQ(const float *src, int64_t rows, int64_t cols,
+                           const double *hessian, const GPTQOptions &options,
+                           uint8_t *dst) const override;
 
 private:
   int scaleBytes() const {
@@ -208,158 +211,40 @@ bool UniformCodec::refit(const float *w, const float *imp, const int *q,
 
 } // namespace
 
-namespace {
-
-/// Upper Cholesky factor U of the inverse of the SPD matrix `h` (n x n), so
-/// that inv(h) = U^T U; false when h is not positive definite.
-bool inverseCholeskyUpper(std::vector<double> &h, int64_t n) {
-  // h = L L^T, in place (lower).
-  for (int64_t j = 0; j < n; ++j) {
-    double s = h[j * n + j];
-    for (int64_t k = 0; k < j; ++k)
-      s -= h[j * n + k] * h[j * n + k];
-    if (!(s > 0))
-      return false;
-    double ljj = std::sqrt(s);
-    h[j * n + j] = ljj;
-    for (int64_t i = j + 1; i < n; ++i) {
-      double t = h[i * n + j];
-      for (int64_t k = 0; k < j; ++k)
-        t -= h[i * n + k] * h[j * n + k];
-      h[i * n + j] = t / ljj;
-    }
-  }
-  // inv(h) = L^-T L^-1: invert L (lower) in place into M = L^-1.
-  std::vector<double> m(n * n, 0.0);
-  for (int64_t i = 0; i < n; ++i) {
-    m[i * n + i] = 1.0 / h[i * n + i];
-    for (int64_t j = 0; j < i; ++j) {
-      double s = 0;
-      for (int64_t k = j; k < i; ++k)
-        s += h[i * n + k] * m[k * n + j];
-      m[i * n + j] = -s / h[i * n + i];
-    }
-  }
-  // A = M^T M, then its Cholesky A = L2 L2^T; U = L2^T.
-  std::vector<double> a(n * n, 0.0);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j <= i; ++j) {
-      double s = 0;
-      for (int64_t k = i; k < n; ++k)
-        s += m[k * n + i] * m[k * n + j];
-      a[i * n + j] = a[j * n + i] = s;
-    }
-  for (int64_t j = 0; j < n; ++j) {
-    double s = a[j * n + j];
-    for (int64_t k = 0; k < j; ++k)
-      s -= a[j * n + k] * a[j * n + k];
-    if (!(s > 0))
-      return false;
-    double ljj = std::sqrt(s);
-    a[j * n + j] = ljj;
-    for (int64_t i = j + 1; i < n; ++i) {
-      double t = a[i * n + j];
-      for (int64_t k = 0; k < j; ++k)
-        t -= a[i * n + k] * a[j * n + k];
-      a[i * n + j] = t / ljj;
-    }
-  }
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j)
-      h[i * n + j] = j >= i ? a[j * n + i] : 0.0;
-  return true;
-}
-
-} // namespace
-
-std::string gptqQuantize(const UniformParams &params, const float *weights,
-                         int64_t rows, int64_t cols, const double *hessian,
-                         const GPTQOptions &options, uint8_t *dst) {
-  UniformCodec codec(params);
-  std::string why = codec.checkRowLength(cols);
+std::string UniformCodec::quantizeGPTQ(const float *src, int64_t rows,
+                                       int64_t cols, const double *hessian,
+                                       const GPTQOptions &options,
+                                       uint8_t *dst) const {
+  std::string why = checkRowLength(cols);
   if (!why.empty())
     return why;
-  int64_t g = params.group, groups = (cols + g - 1) / g;
-  // Damped Hessian; dead inputs (never active) get a unit diagonal.
-  std::vector<double> h(hessian, hessian + cols * cols);
-  double meanDiag = 0;
-  for (int64_t i = 0; i < cols; ++i)
-    meanDiag += h[i * cols + i];
-  meanDiag /= double(cols);
-  if (!(meanDiag > 0))
-    return "the Hessian (X^T X) is zero: no calibration data reached this "
-           "layer";
-  std::vector<float> w(weights, weights + rows * cols);
-  std::vector<float> importance(cols);
-  for (int64_t i = 0; i < cols; ++i) {
-    if (h[i * cols + i] == 0) {
-      h[i * cols + i] = 1;
-      for (int64_t r = 0; r < rows; ++r)
-        w[r * cols + i] = 0;
-    }
-    importance[i] = float(h[i * cols + i]);
-    h[i * cols + i] += options.damp * meanDiag;
-  }
-  // Static groups: scale and offset per (row, group) from the weights.
+  int64_t g = p.group, groups = (cols + g - 1) / g;
   std::vector<float> d(rows * groups), m(rows * groups);
-  std::vector<float> gw(g), gimp(g);
-  std::vector<int> q(g);
+  std::vector<int> codes(rows * groups * g), q(g);
+  GroupQuantizer gq{g, nullptr, nullptr};
+  gq.fit = [&](int64_t r, int64_t b, const float *w, const float *imp,
+               int64_t) {
+    chooseParams(w, imp, q.data(), d[r * groups + b], m[r * groups + b]);
+    // Padding codes: whatever reconstructs 0 best.
+    for (int64_t i = 0; i < g; ++i)
+      codes[(r * groups + b) * g + i] =
+          code(0.0f, d[r * groups + b], m[r * groups + b]);
+  };
+  gq.round = [&](int64_t r, int64_t c, float w) {
+    int64_t b = c / g;
+    float dr = d[r * groups + b], mr = m[r * groups + b];
+    int k = code(w, dr, mr);
+    codes[(r * groups + b) * g + c % g] = k;
+    return dr * float(k) + mr;
+  };
+  why = runGPTQ(src, rows, cols, hessian, options, gq);
+  if (!why.empty())
+    return why;
+  int64_t row = rowBytes(cols);
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t b = 0; b < groups; ++b) {
-      for (int64_t i = 0; i < g; ++i) {
-        int64_t c = b * g + i;
-        gw[i] = c < cols ? w[r * cols + c] : 0.0f;
-        gimp[i] = c < cols ? importance[c] : 0.0f;
-      }
-      codec.chooseParams(gw.data(), gimp.data(), q.data(), d[r * groups + b],
-                         m[r * groups + b]);
-    }
-  // Column order and the permuted Hessian.
-  std::vector<int64_t> perm(cols);
-  for (int64_t i = 0; i < cols; ++i)
-    perm[i] = i;
-  if (options.actOrder)
-    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
-      return h[a * cols + a] > h[b * cols + b];
-    });
-  std::vector<double> hp(cols * cols);
-  for (int64_t i = 0; i < cols; ++i)
-    for (int64_t j = 0; j < cols; ++j)
-      hp[i * cols + j] = h[perm[i] * cols + perm[j]];
-  if (!inverseCholeskyUpper(hp, cols))
-    return "the damped Hessian is not positive definite";
-  // Quantize column by column, spreading each error forward.
-  std::vector<int> codes(rows * cols);
-  std::vector<double> err(rows);
-  for (int64_t i = 0; i < cols; ++i) {
-    int64_t c = perm[i], b = c / g;
-    double uii = hp[i * cols + i];
-    for (int64_t r = 0; r < rows; ++r) {
-      float dr = d[r * groups + b], mr = m[r * groups + b];
-      int k = codec.code(w[r * cols + c], dr, mr);
-      codes[r * cols + c] = k;
-      err[r] = (double(w[r * cols + c]) - (double(dr) * k + mr)) / uii;
-    }
-    for (int64_t j = i + 1; j < cols; ++j) {
-      double uij = hp[i * cols + j];
-      if (uij == 0)
-        continue;
-      int64_t cj = perm[j];
-      for (int64_t r = 0; r < rows; ++r)
-        w[r * cols + cj] -= float(err[r] * uij);
-    }
-  }
-  int64_t rowBytes = codec.rowBytes(cols);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t b = 0; b < groups; ++b) {
-      for (int64_t i = 0; i < g; ++i) {
-        int64_t c = b * g + i;
-        q[i] = c < cols ? codes[r * cols + c]
-                        : codec.code(0.0f, d[r * groups + b], m[r * groups + b]);
-      }
-      codec.writeGroup(d[r * groups + b], m[r * groups + b], q.data(),
-                       dst + r * rowBytes + b * codec.blockBytes());
-    }
+    for (int64_t b = 0; b < groups; ++b)
+      writeGroup(d[r * groups + b], m[r * groups + b],
+                 &codes[(r * groups + b) * g], dst + r * row + b * blockBytes());
   return {};
 }
 

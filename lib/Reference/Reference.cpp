@@ -90,6 +90,59 @@ FloatModel::FloatModel(const model::Model &m, int64_t context)
   }
 }
 
+std::vector<float> &FloatModel::weight(const std::string &name) {
+  if (name == "token_embd.weight")
+    return embedding;
+  if (name == "output.weight" && !cfg.tiedOutput)
+    return output;
+  if (name == "output_norm.weight")
+    return outputNorm;
+  for (Layer &L : layers) {
+    if (name.compare(0, L.prefix.size(), L.prefix) != 0)
+      continue;
+    std::string rest = name.substr(L.prefix.size());
+    std::pair<const char *, std::vector<float> *> slots[] = {
+        {"attn_norm.weight", &L.attnNorm}, {"attn_q.weight", &L.wq},
+        {"attn_k.weight", &L.wk},          {"attn_v.weight", &L.wv},
+        {"attn_output.weight", &L.wo},     {"attn_q.bias", &L.bq},
+        {"attn_k.bias", &L.bk},            {"attn_v.bias", &L.bv},
+        {"ffn_norm.weight", &L.ffnNorm},   {"ffn_gate.weight", &L.gate},
+        {"ffn_up.weight", &L.up},          {"ffn_down.weight", &L.down}};
+    for (auto [slotName, slot] : slots)
+      if (rest == slotName)
+        return *slot;
+  }
+  throw model::FormatError("the model has no weight '" + name + "'");
+}
+
+Divergence divergence(const float *p, const float *q, int64_t positions,
+                      int64_t vocab) {
+  Divergence d;
+  for (int64_t t = 0; t < positions; ++t) {
+    const float *a = p + t * vocab, *b = q + t * vocab;
+    float ma = *std::max_element(a, a + vocab);
+    float mb = *std::max_element(b, b + vocab);
+    double za = 0, zb = 0;
+    for (int64_t i = 0; i < vocab; ++i) {
+      za += std::exp(double(a[i]) - ma);
+      zb += std::exp(double(b[i]) - mb);
+    }
+    double kl = 0;
+    for (int64_t i = 0; i < vocab; ++i) {
+      double pa = std::exp(double(a[i]) - ma) / za;
+      if (pa > 0)
+        kl += pa * ((double(a[i]) - ma - std::log(za)) -
+                    (double(b[i]) - mb - std::log(zb)));
+    }
+    d.kl += std::max(0.0, kl);
+    d.top1 += (std::max_element(a, a + vocab) - a) ==
+              (std::max_element(b, b + vocab) - b);
+  }
+  d.kl /= double(positions);
+  d.top1 /= double(positions);
+  return d;
+}
+
 void FloatModel::project(const std::string &weight, const float *x,
                          const std::vector<float> &w, float *y, int64_t T,
                          int64_t N, int64_t K) {

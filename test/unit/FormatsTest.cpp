@@ -316,10 +316,35 @@ TEST(GPTQ, LowersOutputErrorAgainstRTN) {
   std::vector<uint8_t> rtn(codec->packedBytes(rows, cols));
   ASSERT_EQ(codec->quantize(w.data(), rows, cols, nullptr, rtn.data()), "");
   std::vector<uint8_t> gptq(rtn.size());
-  ASSERT_EQ(gptqQuantize(p, w.data(), rows, cols, h.data(), {}, gptq.data()),
+  ASSERT_EQ(codec->quantizeGPTQ(w.data(), rows, cols, h.data(), {},
+                                gptq.data()),
             "");
   EXPECT_LT(outputError(gptq), 0.7 * outputError(rtn));
   std::vector<double> zero(cols * cols, 0.0);
-  EXPECT_NE(gptqQuantize(p, w.data(), rows, cols, zero.data(), {}, gptq.data()),
+  EXPECT_NE(codec->quantizeGPTQ(w.data(), rows, cols, zero.data(), {},
+                                gptq.data()),
+            "");
+  // Balanced ternary takes the same error feedback.
+  auto ternary = makeTernaryCodec({2, 16, 27});
+  std::vector<uint8_t> t0(ternary->packedBytes(rows, cols)), t1(t0.size());
+  ASSERT_EQ(ternary->quantize(w.data(), rows, cols, nullptr, t0.data()), "");
+  ASSERT_EQ(ternary->quantizeGPTQ(w.data(), rows, cols, h.data(), {}, t1.data()),
+            "");
+  auto ternaryError = [&](const std::vector<uint8_t> &bytes) {
+    std::vector<float> q(rows * cols);
+    ternary->dequantize(bytes.data(), rows, cols, q.data());
+    double e = 0;
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t r = 0; r < rows; ++r) {
+        double s = 0;
+        for (int64_t c = 0; c < cols; ++c)
+          s += double(x[t * cols + c]) * (w[r * cols + c] - q[r * cols + c]);
+        e += s * s;
+      }
+    return e;
+  };
+  EXPECT_LT(ternaryError(t1), 0.8 * ternaryError(t0));
+  EXPECT_NE(makeGGMLCodec(GGMLType::Q4_0)->quantizeGPTQ(
+                w.data(), rows, cols, h.data(), {}, t1.data()),
             "");
 }

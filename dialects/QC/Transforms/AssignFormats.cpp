@@ -3,11 +3,14 @@
 #include "dialects/QC/Transforms/Statistics.h"
 #include "qc/Analysis/Allocation.h"
 #include "qc/Analysis/Quantize.h"
+#include "qc/Analysis/Sensitivity.h"
 #include "qc/Model/Json.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -192,57 +195,138 @@ struct QCAssignFormatsPass
 
   LogicalResult assignByBudget(const model::Model &m, StatisticsCache &stats,
                                SmallVector<Row> &rows) {
-    std::vector<std::string> names;
-    for (StringRef rest = candidates; !rest.empty();) {
-      auto [head, tail] = rest.split(';');
-      if (!head.trim().empty())
-        names.push_back(head.trim().str());
-      rest = tail;
-    }
+    ModuleOp module = getOperation();
+    ::qc::QuantMethod estimate;
+    if (!::qc::parseQuantMethod(method, estimate))
+      return module.emitError("method must be rtn, imatrix or gptq, got '")
+             << method << "'";
+    auto splitList = [](StringRef list) {
+      std::vector<std::string> out;
+      for (StringRef rest = list; !rest.empty();) {
+        auto [head, tail] = rest.split(';');
+        if (!head.trim().empty())
+          out.push_back(head.trim().str());
+        rest = tail;
+      }
+      return out;
+    };
+    std::vector<std::string> names = splitList(candidates);
     if (names.empty())
       names.assign(std::begin(kDefaultCandidates), std::end(kDefaultCandidates));
+    std::vector<std::string> references =
+        klText.empty() ? std::vector<std::string>() : splitList(klReference);
     for (const std::string &n : names)
       if (!::qc::formats::parseFormatName(n))
-        return getOperation().emitError("unknown candidate format '")
-               << n << "'";
+        return module.emitError("unknown candidate format '") << n << "'";
+    for (const std::string &n : references)
+      if (!::qc::formats::parseFormatName(n))
+        return module.emitError("unknown kl-reference format '") << n << "'";
+
     std::vector<std::vector<::qc::Choice>> options;
-    std::vector<std::vector<Row>> candidatesPerRow;
+    std::vector<std::vector<Row>> measured;
+    // Per reference format: the tensors' dequantized values and errors.
+    std::vector<std::map<std::string, std::vector<float>>> referenceValues(
+        references.size());
+    std::vector<std::vector<double>> referenceError(references.size());
     double elements = 0;
     for (Row &row : rows) {
       const model::Tensor &t = m.tensor(row.param.getName().str());
       FailureOr<std::vector<float>> imp = stats.importance(row.param);
-      if (failed(imp))
+      FailureOr<std::vector<double>> h = stats.hessian(row.param);
+      if (failed(imp) || failed(h))
         return failure();
+      const float *impPtr = imp->empty() ? nullptr : imp->data();
+      const double *hPtr = h->empty() ? nullptr : h->data();
+      std::vector<float> w = t.toFloats();
+      // Errors are relative to what the tensor contributes.
+      std::vector<float> zero(w.size(), 0.0f);
+      auto error = [&](const std::vector<float> &q) {
+        if (hPtr)
+          return ::qc::outputError(w, q, t.rows(), t.cols(), hPtr);
+        double e = 0;
+        for (size_t i = 0; i < w.size(); ++i)
+          e += (impPtr ? impPtr[i % t.cols()] : 1.0) * double(w[i] - q[i]) *
+               double(w[i] - q[i]);
+        return e;
+      };
+      double norm = std::max(error(zero), 1e-30);
       elements += double(t.numElements());
       std::vector<::qc::Choice> choices;
-      std::vector<Row> measured;
+      std::vector<Row> rowsForTensor;
       for (const std::string &n : names) {
-        Row r = row;
-        r.format = n;
         if (::qc::fitFormat(n, t.cols()) != n)
           continue; // rows do not fit its blocks
-        measure(t, r, imp->empty() ? nullptr : imp->data());
-        if (r.error < 0)
-          continue;
-        choices.push_back({r.bits, r.error / std::max(r.norm, 1e-30)});
-        measured.push_back(r);
+        Row r = row;
+        r.format = n;
+        try {
+          model::Tensor q =
+              ::qc::quantizeTensor(t, n, estimate, impPtr, hPtr);
+          r.bits = 8.0 * double(q.bytes.size());
+          r.error = error(q.toFloats()) / norm;
+        } catch (const std::exception &) {
+          continue; // the format cannot hold it (e.g. no quantizer)
+        }
+        r.norm = 1;
+        choices.push_back({r.bits, r.error});
+        rowsForTensor.push_back(r);
       }
       if (choices.empty())
         return row.param.emitError("no candidate format can hold '")
                << row.param.getName() << "'";
+      for (size_t k = 0; k < references.size(); ++k) {
+        std::string f = ::qc::fitFormat(references[k], t.cols());
+        model::Tensor q = ::qc::quantizeTensor(t, f, ::qc::QuantMethod::RTN,
+                                               nullptr, nullptr);
+        referenceValues[k][t.name] = q.toFloats();
+        referenceError[k].push_back(error(referenceValues[k][t.name]) / norm);
+      }
       options.push_back(std::move(choices));
-      candidatesPerRow.push_back(std::move(measured));
+      measured.push_back(std::move(rowsForTensor));
+    }
+    if (!klText.empty()) {
+      std::ifstream f(klText, std::ios::binary);
+      if (!f)
+        return module.emitError("cannot open kl-text '") << klText << "'";
+      std::stringstream text;
+      text << f.rdbuf();
+      std::vector<std::map<std::string, double>> kl;
+      try {
+        for (const auto &values : referenceValues)
+          kl.push_back(::qc::measureSensitivity(m, text.str(), values, klCtx,
+                                                klWindows));
+      } catch (const std::exception &e) {
+        return module.emitError("sensitivity measurement failed: ")
+               << e.what();
+      }
+      // Errors in units of output KL, through KL = a * error^b fitted to
+      // the reference points of each tensor.
+      for (size_t i = 0; i < rows.size(); ++i) {
+        std::string name = rows[i].param.getName().str();
+        double e1 = std::max(referenceError[0][i], 1e-30);
+        double k1 = std::max(kl[0][name], 1e-12), b = 1.0;
+        if (references.size() > 1) {
+          double e2 = std::max(referenceError.back()[i], 1e-30);
+          double k2 = std::max(kl.back()[name], 1e-12);
+          if (std::fabs(std::log(e2 / e1)) > 1e-3)
+            b = std::clamp(std::log(k2 / k1) / std::log(e2 / e1), 0.5, 3.0);
+        }
+        for (size_t c = 0; c < options[i].size(); ++c) {
+          double e = options[i][c].error;
+          options[i][c].error = measured[i][c].error =
+              k1 * std::pow(std::max(e, 1e-30) / e1, b);
+        }
+      }
     }
     std::vector<int> chosen = ::qc::allocateBits(options, targetBpw * elements);
     for (size_t i = 0; i < rows.size(); ++i)
-      rows[i] = candidatesPerRow[i][chosen[i]];
+      rows[i] = measured[i][chosen[i]];
     return success();
   }
 
   void print(MutableArrayRef<Row> rows) {
     llvm::raw_ostream &os = llvm::errs();
     os << llvm::format("%-28s %-26s %6s %12s\n", "tensor", "format", "bpw",
-                       "rel. error");
+                       klText.empty() ? "rel. error" : "est. KL");
     double bits = 0, elements = 0;
     for (Row &r : rows) {
       auto shape = getLogicalShape(r.param.getType());

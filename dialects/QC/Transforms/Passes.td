@@ -81,9 +81,15 @@ def QCAssignFormats : Pass<"qc-assign-formats", "::mlir::ModuleOp"> {
     rules say (Q2_K/Q3_K to IQ4_NL, Q4_K to Q5_0, Q5_K to Q5_1, Q6_K to
     Q8_0), and to F16 where the fallback cannot hold it either.
 
-    Budget (`target-bpw=3.5`): for each tensor and candidate format the
-    error sum_c importance_c * sum_r (w_rc - q(w_rc))^2 of actually
-    quantizing it; a multiple-choice knapsack (Lagrangian relaxation, then
+    Budget (`target-bpw=3.5`): each tensor is quantized to each candidate
+    format with `method`, and its error measured relative to the tensor:
+    the layer-output error sum_r (w_r - q_r)^T X^T X (w_r - q_r) when
+    qc-calibrate recorded X^T X, else sum_c importance_c sum_r (w - q)^2.
+    With `kl-text`, each tensor's errors are mapped to output KL divergence
+    through its measured sensitivity: the model's KL with that tensor alone
+    quantized (RTN) to each `kl-reference` format gives points (error, KL);
+    a power law KL = a error^b through them (b = 1 with one point) converts
+    every candidate's error. A multiple-choice knapsack (Lagrangian relaxation, then
     filling leftover bytes greedily) minimises the total under the size of
     target-bpw bits per weight over all weight matrices.
 
@@ -98,6 +104,17 @@ def QCAssignFormats : Pass<"qc-assign-formats", "::mlir::ModuleOp"> {
            "ternary, uniform 2-8 bits, Q4_0, Q8_0, Q4_K, Q6_K, F16)">,
     Option<"printTable", "print-table", "bool", "true",
            "print the assignment table to stderr">,
+    Option<"method", "method", "std::string", "\"imatrix\"",
+           "quantization method the budget's error estimates use "
+           "(rtn | imatrix | gptq)">,
+    Option<"klText", "kl-text", "std::string", "\"\"",
+           "text to measure per-tensor output KL sensitivity on">,
+    Option<"klCtx", "kl-ctx", "int64_t", "128", "tokens per KL window">,
+    Option<"klWindows", "kl-windows", "int64_t", "2", "KL windows">,
+    Option<"klReference", "kl-reference", "std::string",
+           "\"uniform<4,32,sym,f16>;ternary<1,16,27>\"",
+           "formats (';'-separated) each tensor is quantized to (RTN) to "
+           "measure its sensitivity">,
   ];
 }
 

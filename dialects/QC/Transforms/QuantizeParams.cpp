@@ -22,8 +22,9 @@ quantizeParams(ModuleOp module,
     FailureOr<std::vector<double>> h = stats.hessian(param);
     if (failed(imp) || failed(h))
       return failure();
-    if (method == ::qc::QuantMethod::GPTQ && h->empty() &&
-        format.getCodec()->name().compare(0, 8, "uniform<") == 0)
+    // A weight that feeds a product has importance; GPTQ also needs its
+    // X^T X. (Lookup tables have neither and are rounded to nearest.)
+    if (method == ::qc::QuantMethod::GPTQ && h->empty() && !imp->empty())
       return param.emitError("method=gptq needs X^T X for '")
              << name << "': run qc-calibrate with xtx=true";
     try {

@@ -13,7 +13,7 @@ bool parseQuantMethod(const std::string &text, QuantMethod &method);
 
 /// `t` quantized to `format`. `importance` (one per column) is used by the
 /// imatrix and GPTQ methods; `hessian` (cols x cols) by GPTQ, which applies
-/// to uniform formats (others are quantized with importance). Throws
+/// to uniform and ternary formats (ggml types are quantized with importance). Throws
 /// FormatError with the codec's reason when the format cannot hold `t`.
 model::Tensor quantizeTensor(const model::Tensor &t, const std::string &format,
                              QuantMethod method, const float *importance,

@@ -20,6 +20,11 @@
 
 namespace qc::formats {
 
+struct GPTQOptions {
+  double damp = 0.01;    // added to the diagonal, times its mean
+  bool actOrder = true;  // quantize columns by decreasing H diagonal
+};
+
 class Codec {
 public:
   virtual ~Codec() = default;
@@ -52,6 +57,16 @@ public:
   /// Returns an empty string or the reason it cannot.
   virtual std::string quantize(const float *src, int64_t rows, int64_t cols,
                                const float *importance, uint8_t *dst) const = 0;
+  /// GPTQ (Frantar et al. 2022): columns are quantized one at a time and
+  /// each one's error is spread over the columns not yet quantized through
+  /// the inverse of H = X^T X (cols x cols, row-major). Group parameters are
+  /// fixed up front from the weights, importance-weighted by diag(H)
+  /// ("static groups"), so activation order and groups combine. Returns the
+  /// reason when the format has no GPTQ path or H is unusable.
+  virtual std::string quantizeGPTQ(const float *src, int64_t rows,
+                                   int64_t cols, const double *hessian,
+                                   const GPTQOptions &options,
+                                   uint8_t *dst) const;
   /// Reconstructs [rows x cols] floats from packed bytes.
   virtual void dequantize(const uint8_t *src, int64_t rows, int64_t cols,
                           float *dst) const = 0;
@@ -74,19 +89,6 @@ struct UniformParams {
 /// Empty when the parameters name a storable format, otherwise the rule.
 std::string checkUniformParams(const UniformParams &params);
 std::unique_ptr<Codec> makeUniformCodec(const UniformParams &params);
-
-struct GPTQOptions {
-  double damp = 0.01;    // added to the diagonal, times its mean
-  bool actOrder = true;  // quantize columns by decreasing H diagonal
-};
-/// GPTQ (Frantar et al. 2022) into a uniform format: columns are quantized
-/// one at a time and each one's error is spread over the columns not yet
-/// quantized through the inverse of H = X^T X (cols x cols, row-major).
-/// Group scales are fixed up front from the weights, importance-weighted by
-/// diag(H) ("static groups"), so activation order and groups combine.
-std::string gptqQuantize(const UniformParams &params, const float *weights,
-                         int64_t rows, int64_t cols, const double *hessian,
-                         const GPTQOptions &options, uint8_t *dst);
 
 /// Balanced ternary: each weight is q in [-L, L], L = (3^depth - 1) / 2,
 /// written as `depth` trits; each group picks one of `scales` log-spaced

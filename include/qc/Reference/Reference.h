@@ -29,6 +29,10 @@ public:
       std::function<void(const std::string &weight, const float *x,
                          int64_t rows, int64_t cols)>;
   void setInputObserver(InputObserver o) { observer = std::move(o); }
+
+  /// The f32 values of a weight, by tensor name, to read or replace (the
+  /// sensitivity analysis swaps one quantized tensor in at a time).
+  std::vector<float> &weight(const std::string &name);
   /// Runs `count` tokens at positions pos..pos+count-1 through the model,
   /// appending their keys and values to the cache; writes count x vocab
   /// logits to `logits`.
@@ -52,6 +56,15 @@ private:
   std::string outputName;
   InputObserver observer;
 };
+
+/// Mean KL divergence KL(P || Q) per position between two sets of logits
+/// (`positions` x `vocab` each), and the fraction of positions whose argmax
+/// agrees.
+struct Divergence {
+  double kl = 0, top1 = 0;
+};
+Divergence divergence(const float *reference, const float *other,
+                      int64_t positions, int64_t vocab);
 
 /// Logits of `count` tokens at positions pos..: count x vocab floats.
 using ForwardFn = std::function<void(const int32_t *tokens, int64_t count,
