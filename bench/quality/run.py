@@ -53,6 +53,67 @@ def bpw(model):
             float(re.search(r"bpw linear: ([0-9.]+)", out).group(1)))
 
 
+# ggml type id -> (weights per block, bytes per block), ik_llama.cpp's extra
+# types included (Q6_0 = 133), for sizing files qc itself does not read.
+GGML_SIZES = {0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
+              10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210),
+              20: (32, 18), 23: (256, 136), 30: (1, 2), 133: (32, 26)}
+
+
+def gguf_bpw(path):
+    """bpw (all, linear) from a GGUF's tensor infos."""
+    import struct
+    d = open(path, "rb").read()
+    o = 8
+    nt, nkv = struct.unpack_from("<QQ", d, o)
+    o += 16
+
+    def string():
+        nonlocal o
+        n, = struct.unpack_from("<Q", d, o)
+        o += 8 + n
+        return d[o - n:o].decode("utf-8", "replace")
+
+    sizes = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+
+    def value(t):
+        nonlocal o
+        if t == 8:
+            string()
+        elif t == 9:
+            et, n = struct.unpack_from("<IQ", d, o)
+            o += 12
+            for _ in range(n):
+                value(et)
+        else:
+            o += sizes[t]
+    for _ in range(nkv):
+        string()
+        t, = struct.unpack_from("<I", d, o)
+        o += 4
+        value(t)
+    tot = [0, 0, 0, 0]
+    for _ in range(nt):
+        name = string()
+        nd, = struct.unpack_from("<I", d, o)
+        o += 4
+        ne = struct.unpack_from("<%dQ" % nd, d, o)
+        o += 8 * nd
+        t, _ = struct.unpack_from("<IQ", d, o)
+        o += 12
+        n = 1
+        for e in ne:
+            n *= e
+        bs, bb = GGML_SIZES[t]
+        nbytes = n // bs * bb
+        tot[0] += nbytes
+        tot[1] += n
+        if name.startswith("blk.") and (".attn_" in name or ".ffn_" in name) and "_norm" not in name:
+            tot[2] += nbytes
+            tot[3] += n
+    return 8.0 * tot[0] / tot[1], 8.0 * tot[2] / tot[3]
+
+
 def qc_opt(inp, out, passes):
     run([os.path.join(qc, "quant-opt"), inp, passes, "-o", out])
 
@@ -93,16 +154,16 @@ def bench(name, binary, tokenizer, strip_newlines):
         return "--qc-assign-formats=recipe=%s print-table=false" % path
 
     for bits in (2, 3, 4, 5):
-        fmt = "uniform<%d,32,sym,f16>" % bits if bits > 2 else "uniform<2,16,asym,f16>"
+        fmt = "uniform<%d,32,sym,f16>" % bits if bits > 2 else "uniform<2,32,asym,f16>"
         for method, fam in (("rtn", "qc RTN"), ("imatrix", "qc imatrix"), ("gptq", "qc GPTQ")):
             qc_config("%s %d-bit" % (fam, bits), fam, recipe("u%d" % bits, fmt, "Q8_0"), method)
     for depth in (1, 2, 3):
         qc_config("qc ternary d=%d" % depth, "qc ternary",
-                  recipe("t%d" % depth, "ternary<%d,16,27>" % depth), "imatrix")
-    for target in (2.5, 3.0, 3.5, 4.0, 4.5, 5.0):
-        qc_config("qc budget %.1f" % target, "qc budget",
-                  "--qc-assign-formats=target-bpw=%g print-table=false" % target, "gptq")
+                  recipe("t%d" % depth, "ternary<%d,16,27>" % depth), "gptq")
+    return base, cal_txt, eval_txt, d, rows, qc_config
 
+
+def bench_llama(name, binary, tokenizer, cal_txt, eval_txt, d, rows):
     # --- llama.cpp on the same model, text and threads
     gguf = os.path.join(d, "f32.gguf")
     run([os.path.join(llama, "llama-convert-llama2c-to-ggml"), "--copy-vocab-from-model", tokenizer,
@@ -125,13 +186,23 @@ def bench(name, binary, tokenizer, strip_newlines):
                                  ppl=None, note="llama-quantize failed"))
                 continue
             ppl = llama_ppl(out, eval_txt)
-            try:
-                b_all, b_lin = bpw(out)
-            except RuntimeError:
-                b_all = b_lin = None
+            b_all, b_lin = gguf_bpw(out)
             rows.append(dict(system="llama.cpp", family="llama.cpp" + (" imatrix" if with_imat else ""),
                              label=t + (" +imatrix" if with_imat else ""), bpw=b_all, bpw_lin=b_lin,
                              ppl=ppl, note=None if ppl else "llama-perplexity failed"))
+    return base_llama
+
+
+def bench_all(name, binary, tokenizer, strip):
+    base, cal_txt, eval_txt, d, rows, qc_config = bench(name, binary, tokenizer, strip)
+    base_llama = bench_llama(name, binary, tokenizer, cal_txt, eval_txt, d, rows)
+    # Budget mixes at round sizes and at every size llama.cpp reached.
+    sizes = {2.5, 3.0, 3.5, 4.0, 4.5, 5.0}
+    sizes |= {round(r["bpw"] - 0.0005, 3) for r in rows if r["system"] == "llama.cpp" and r["bpw"]}
+    for target in sorted(sizes):
+        qc_config("qc budget %.3f" % target, "qc budget",
+                  "--qc-assign-formats=target-bpw=%g method=gptq kl-text=%s print-table=false"
+                  % (target, cal_txt), "gptq")
     return base, base_llama, rows
 
 
@@ -187,7 +258,8 @@ def report(name, base, base_llama, rows):
         fig, ax = plt.subplots(figsize=(8, 5))
         fams = sorted(set(r["family"] for r in rows if r.get("err") is not None and r["bpw"]))
         for fam in fams:
-            pts = sorted((r["bpw"], r["err"]) for r in rows if r["family"] == fam and r.get("err") and r["err"] > 0)
+            pts = sorted((r["bpw"], r["err"]) for r in rows
+                         if r["family"] == fam and r["bpw"] and r.get("err") and r["err"] > 0)
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-" if "qc" in fam else "s--", label=fam)
         ax.set_yscale("log")
@@ -210,4 +282,4 @@ only = os.environ.get("MODELS")
 for name, b, t, strip in models:
     if only and name not in only.split(","):
         continue
-    report(name, *bench(name, b, t, strip))
+    report(name, *bench_all(name, b, t, strip))

@@ -126,44 +126,93 @@ private:
 
 void UniformCodec::chooseParams(const float *w, const float *imp, int *q,
                                 float &d, float &m) const {
+  int half = 1 << (p.bits - 1);
   float lo = *std::min_element(w, w + p.group);
   float hi = *std::max_element(w, w + p.group);
+  float ext = -lo > hi ? lo : hi;
   if (p.symmetric) {
     // As llama.cpp's Q4_0: the signed extreme maps to -2^(bits-1), so the
     // full negative range is used.
-    float ext = -lo > hi ? lo : hi;
-    d = roundScale(p.scale, ext / -float(1 << (p.bits - 1)));
-    m = -d * float(1 << (p.bits - 1));
+    d = roundScale(p.scale, ext / -float(half));
+    m = -d * float(half);
   } else {
     d = roundScale(p.scale, (hi - lo) / float(maxCode()));
     m = roundScale(p.scale, lo);
   }
   double best = assign(w, imp, d, m, q);
-  if (imp) {
-    // Importance-weighted search: try scales around the range-based one,
-    // refit scale (and offset) by weighted least squares for each code
-    // assignment, keep the one with the least weighted error.
-    std::vector<int> trial(p.group);
-    float base = d;
-    for (int step = -12; step <= 12 && base != 0.0f; ++step) {
-      float td = base * (1.0f + 0.025f * float(step));
-      float tm = p.symmetric ? -td * float(1 << (p.bits - 1)) : m;
-      assign(w, imp, td, tm, trial.data());
-      float fd = td, fm = tm;
-      if (!refit(w, imp, trial.data(), fd, fm))
-        continue;
-      fd = roundScale(p.scale, fd);
-      fm = p.symmetric ? -fd * float(1 << (p.bits - 1))
-                       : roundScale(p.scale, fm);
-      double err = assign(w, imp, fd, fm, trial.data());
-      if (err < best) {
-        best = err;
-        d = fd;
-        m = fm;
-        std::copy(trial.begin(), trial.end(), q);
+  if (!imp || d == 0.0f)
+    return;
+  // Importance-weighted search. As llama.cpp's *_impl quantizers, a
+  // weight's error counts imatrix_i * sqrt(sigma^2 + w_i^2): important
+  // columns and large weights first.
+  double sumSq = 0;
+  for (int i = 0; i < p.group; ++i)
+    sumSq += double(w[i]) * w[i];
+  float sigma2 = float(2 * sumSq / p.group);
+  std::vector<float> weight(p.group);
+  for (int i = 0; i < p.group; ++i)
+    weight[i] = imp[i] * std::sqrt(sigma2 + w[i] * w[i]);
+  best = assign(w, weight.data(), d, m, q);
+  std::vector<int> trial(p.group);
+  auto consider = [&](float td, float tm) {
+    assign(w, weight.data(), td, tm, trial.data());
+    float fd = td, fm = tm;
+    if (!refit(w, weight.data(), trial.data(), fd, fm))
+      return;
+    fd = roundScale(p.scale, fd);
+    fm = p.symmetric ? -fd * float(half) : roundScale(p.scale, fm);
+    double err = assign(w, weight.data(), fd, fm, trial.data());
+    if (err < best) {
+      best = err;
+      d = fd;
+      m = fm;
+      std::copy(trial.begin(), trial.end(), q);
+    }
+  };
+  // Scales around the range fit, with the extreme at either end of the
+  // code range (symmetric) or the offset moved inside the range.
+  for (int step = -20; step <= 20; ++step) {
+    float f = 1.0f + 0.015f * float(step);
+    if (p.symmetric) {
+      float a = ext / -float(half) * f, b = ext / float(half - 1) * f;
+      consider(a, -a * float(half));
+      if (half > 1)
+        consider(b, -b * float(half));
+    } else {
+      for (int shift = -2; shift <= 2; ++shift) {
+        float td = (hi - lo) / float(maxCode()) * f;
+        consider(td, lo + 0.1f * float(shift) * td);
       }
     }
   }
+  // Coordinate descent: move single codes by one while that lowers the
+  // weighted error under a refitted scale.
+  for (int pass = 0; pass < 2; ++pass)
+    for (int i = 0; i < p.group; ++i)
+      for (int delta : {-1, 1}) {
+        int k = q[i] + delta;
+        if (k < 0 || k > maxCode())
+          continue;
+        std::copy(q, q + p.group, trial.begin());
+        trial[i] = k;
+        float fd = d, fm = m;
+        if (!refit(w, weight.data(), trial.data(), fd, fm))
+          continue;
+        fd = roundScale(p.scale, fd);
+        fm = p.symmetric ? -fd * float(half) : roundScale(p.scale, fm);
+        // Codes stay as chosen here (not re-rounded): the move is the point.
+        double err = 0;
+        for (int j = 0; j < p.group; ++j) {
+          double e = double(w[j]) - (double(fd) * trial[j] + fm);
+          err += weight[j] * e * e;
+        }
+        if (err < best) {
+          best = err;
+          d = fd;
+          m = fm;
+          std::copy(trial.begin(), trial.end(), q);
+        }
+      }
 }
 
 void UniformCodec::writeGroup(float d, float m, const int *q,
