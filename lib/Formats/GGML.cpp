@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Formats/GGML.h"
+#include "KQuants.h"
 #include "ScaleIO.h"
 
 #include <algorithm>
@@ -23,7 +24,14 @@ const int8_t kIQ4NLValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                  1,    13,   25,  38,  53,  69,  89,  113};
 
 using BlockDequant = void (*)(const uint8_t *block, float *out);
-using BlockQuant = void (*)(const float *in, uint8_t *block);
+/// Quantizes `n` weights (whole blocks) to consecutive blocks.
+using RowQuant = void (*)(const float *in, int64_t n, uint8_t *out);
+
+template <void (*Block)(const float *, uint8_t *), int64_t Size, int64_t Bytes>
+void perBlock(const float *in, int64_t n, uint8_t *out) {
+  for (int64_t i = 0; i < n / Size; ++i)
+    Block(in + i * Size, out + i * Bytes);
+}
 
 // --- dequantization of one block -------------------------------------------
 
@@ -290,22 +298,33 @@ struct TypeRow {
   const char *name;
   int64_t blockSize, blockBytes;
   BlockDequant dequant;
-  BlockQuant quant;
+  RowQuant quant;
 };
 const TypeRow kTypes[] = {
-    {GGMLType::F32, "F32", 1, 4, dqF32, qF32},
-    {GGMLType::F16, "F16", 1, 2, dqF16, qF16},
-    {GGMLType::Q4_0, "Q4_0", 32, 18, dqQ4_0, qQ4_0},
-    {GGMLType::Q4_1, "Q4_1", 32, 20, dqQ4_1, qQ4_1},
-    {GGMLType::Q5_0, "Q5_0", 32, 22, dqQ5_0, qQ5_0},
-    {GGMLType::Q5_1, "Q5_1", 32, 24, dqQ5_1, qQ5_1},
-    {GGMLType::Q8_0, "Q8_0", 32, 34, dqQ8_0, qQ8_0},
+    {GGMLType::F32, "F32", 1, 4, dqF32,
+     perBlock<qF32, 1, 4>},
+    {GGMLType::F16, "F16", 1, 2, dqF16,
+     perBlock<qF16, 1, 2>},
+    {GGMLType::Q4_0, "Q4_0", 32, 18, dqQ4_0,
+     perBlock<qQ4_0, 32, 18>},
+    {GGMLType::Q4_1, "Q4_1", 32, 20, dqQ4_1,
+     perBlock<qQ4_1, 32, 20>},
+    {GGMLType::Q5_0, "Q5_0", 32, 22, dqQ5_0,
+     perBlock<qQ5_0, 32, 22>},
+    {GGMLType::Q5_1, "Q5_1", 32, 24, dqQ5_1,
+     perBlock<qQ5_1, 32, 24>},
+    {GGMLType::Q8_0, "Q8_0", 32, 34, dqQ8_0,
+     perBlock<qQ8_0, 32, 34>},
     {GGMLType::Q8_1, "Q8_1", 32, 36, nullptr, nullptr},
-    {GGMLType::Q2_K, "Q2_K", QK_K, 84, dqQ2_K, nullptr},
-    {GGMLType::Q3_K, "Q3_K", QK_K, 110, dqQ3_K, nullptr},
-    {GGMLType::Q4_K, "Q4_K", QK_K, 144, dqQ4_K, nullptr},
-    {GGMLType::Q5_K, "Q5_K", QK_K, 176, dqQ5_K, nullptr},
-    {GGMLType::Q6_K, "Q6_K", QK_K, 210, dqQ6_K, nullptr},
+    {GGMLType::Q2_K, "Q2_K", QK_K, 84, dqQ2_K, quantizeQ2KRow},
+    {GGMLType::Q3_K, "Q3_K", QK_K, 110, dqQ3_K,
+     perBlock<quantizeQ3KBlock, QK_K, 110>},
+    {GGMLType::Q4_K, "Q4_K", QK_K, 144, dqQ4_K,
+     perBlock<quantizeQ4KBlock, QK_K, 144>},
+    {GGMLType::Q5_K, "Q5_K", QK_K, 176, dqQ5_K,
+     perBlock<quantizeQ5KBlock, QK_K, 176>},
+    {GGMLType::Q6_K, "Q6_K", QK_K, 210, dqQ6_K,
+     perBlock<quantizeQ6KBlock, QK_K, 210>},
     {GGMLType::Q8_K, "Q8_K", QK_K, 292, nullptr, nullptr},
     {GGMLType::IQ2_XXS, "IQ2_XXS", QK_K, 66, nullptr, nullptr},
     {GGMLType::IQ2_XS, "IQ2_XS", QK_K, 74, nullptr, nullptr},
@@ -321,7 +340,8 @@ const TypeRow kTypes[] = {
     {GGMLType::I64, "I64", 1, 8, nullptr, nullptr},
     {GGMLType::F64, "F64", 1, 8, nullptr, nullptr},
     {GGMLType::IQ1_M, "IQ1_M", QK_K, 56, nullptr, nullptr},
-    {GGMLType::BF16, "BF16", 1, 2, dqBF16, qBF16},
+    {GGMLType::BF16, "BF16", 1, 2, dqBF16,
+     perBlock<qBF16, 1, 2>},
 };
 
 GGMLTypeInfo infoOf(const TypeRow &row) {
@@ -353,9 +373,7 @@ public:
       return why;
     if (!row.quant)
       return std::string("qc cannot write ") + row.name + " blocks yet";
-    int64_t blocks = rows * (cols / row.blockSize);
-    for (int64_t i = 0; i < blocks; ++i)
-      row.quant(src + i * row.blockSize, dst + i * row.blockBytes);
+    row.quant(src, rows * cols, dst); // Q2_K looks at all of it first
     return {};
   }
 
