@@ -182,8 +182,9 @@ def bench_llama(name, binary, tokenizer, cal_txt, eval_txt, d, rows):
                 cmd += ["--imatrix", imat]
             p = subprocess.run(cmd + [gguf, out, t], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             if p.returncode != 0 or not os.path.exists(out):
-                rows.append(dict(system="llama.cpp", family="llama.cpp", label=t, bpw=None, bpw_lin=None,
-                                 ppl=None, note="llama-quantize failed"))
+                rows.append(dict(system="llama.cpp", family="llama.cpp", bpw=None, bpw_lin=None,
+                                 label=t + (" +imatrix" if with_imat else ""), ppl=None,
+                                 note="llama-quantize failed"))
                 continue
             ppl = llama_ppl(out, eval_txt)
             b_all, b_lin = gguf_bpw(out)
