@@ -127,15 +127,6 @@ void dqQ3_K(const uint8_t *b, float *y) {
       }
 }
 
-void scaleMinK4(int j, const uint8_t *q, uint8_t &d, uint8_t &m) {
-  if (j < 4) {
-    d = q[j] & 63;
-    m = q[j + 4] & 63;
-  } else {
-    d = uint8_t((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-    m = uint8_t((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-  }
-}
 
 void dqQ4_K(const uint8_t *b, float *y) {
   float d = loadF16(b), dmin = loadF16(b + 2);
@@ -220,13 +211,8 @@ void qBF16(const float *x, uint8_t *b) { storeU16(b, floatToBf16(*x)); }
 
 /// The element of largest magnitude, sign kept (first one on ties).
 float signedAbsMax(const float *x, int n) {
-  float amax = 0, max = 0;
-  for (int j = 0; j < n; ++j)
-    if (std::fabs(x[j]) > amax) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  return max;
+  float amax;
+  return signedExtreme(x, n, amax);
 }
 
 void qQ4_0(const float *x, uint8_t *b) {

@@ -29,17 +29,12 @@ int nearestInt(float v) {
   return (i & 0x007fffff) - 0x00400000;
 }
 
+
 /// Signed codes in [-nmax, nmax) with a least-squares scale (weights x^2),
 /// searching 19 scales either side and then moving single codes.
 float makeQxQuants(int n, int nmax, const float *x, int8_t *L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
+  float amax;
+  float max = signedExtreme(x, n, amax);
   if (amax < kGroupMaxEps) {
     std::fill(L, L + n, 0);
     return 0.0f;
@@ -193,14 +188,8 @@ float makeQkx2Quants(int n, int nmax, const float *x, const float *weights,
 
 /// Signed 3-bit codes with an x^2-weighted least-squares scale.
 float makeQ3Quants(int n, int nmax, const float *x, int8_t *L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
+  float amax;
+  float max = signedExtreme(x, n, amax);
   if (amax < kGroupMaxEps) {
     std::fill(L, L + n, 0);
     return 0.0f;
@@ -242,15 +231,6 @@ float makeQ3Quants(int n, int nmax, const float *x, int8_t *L) {
   return sumlx / suml2;
 }
 
-void scaleMinK4(int j, const uint8_t *q, uint8_t &d, uint8_t &m) {
-  if (j < 4) {
-    d = q[j] & 63;
-    m = q[j + 4] & 63;
-  } else {
-    d = uint8_t((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-    m = uint8_t((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-  }
-}
 
 /// Q4_K and Q5_K share all but the code width and their search grid.
 void quantizeQ45K(const float *x, uint8_t *b, int nmax, float rmin, int nstep,
@@ -302,6 +282,29 @@ void quantizeQ45K(const float *x, uint8_t *b, int nmax, float rmin, int nstep,
 }
 
 } // namespace
+
+float signedExtreme(const float *x, int n, float &amax) {
+  float max = 0;
+  amax = 0;
+  for (int i = 0; i < n; ++i) {
+    float ax = std::fabs(x[i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[i];
+    }
+  }
+  return max;
+}
+
+void scaleMinK4(int j, const uint8_t *q, uint8_t &d, uint8_t &m) {
+  if (j < 4) {
+    d = q[j] & 63;
+    m = q[j + 4] & 63;
+  } else {
+    d = uint8_t((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+    m = uint8_t((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
 
 void quantizeQ4KBlock(const float *x, uint8_t *b) {
   uint8_t L[QK];

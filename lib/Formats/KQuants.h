@@ -6,6 +6,13 @@
 
 namespace qc::formats {
 
+/// The element of largest magnitude (sign kept, the first of equals) and
+/// that magnitude, as ggml's quantizers pick it.
+float signedExtreme(const float *x, int n, float &amax);
+
+/// The 6-bit scale and min of sub-block j in Q4_K/Q5_K's 12 scale bytes.
+void scaleMinK4(int j, const uint8_t *q, uint8_t &d, uint8_t &m);
+
 /// One 256-weight block each, bytes as ggml's block_qN_K.
 void quantizeQ3KBlock(const float *x, uint8_t *block);
 void quantizeQ4KBlock(const float *x, uint8_t *block);

@@ -1,6 +1,7 @@
 //===- Json.cpp -----------------------------------------------------------===//
 #include "qc/Model/Json.h"
 #include "qc/Model/Model.h"
+#include "qc/Model/Utf8.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -123,23 +124,6 @@ private:
     fail(std::string("unexpected character '") + c + "'");
   }
 
-  void appendUtf8(std::string &out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += char(cp);
-    } else if (cp < 0x800) {
-      out += char(0xC0 | (cp >> 6));
-      out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += char(0xE0 | (cp >> 12));
-      out += char(0x80 | ((cp >> 6) & 0x3F));
-      out += char(0x80 | (cp & 0x3F));
-    } else {
-      out += char(0xF0 | (cp >> 18));
-      out += char(0x80 | ((cp >> 12) & 0x3F));
-      out += char(0x80 | ((cp >> 6) & 0x3F));
-      out += char(0x80 | (cp & 0x3F));
-    }
-  }
   uint32_t hex4() {
     if (i + 4 > s.size())
       fail("truncated \\u escape");
@@ -186,7 +170,7 @@ private:
             fail("bad surrogate pair");
           cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         }
-        appendUtf8(out, cp);
+        qc::appendUtf8(out, cp);
         break;
       }
       default: fail(std::string("bad escape \\") + e);

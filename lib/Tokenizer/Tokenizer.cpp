@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Tokenizer/Tokenizer.h"
+#include "qc/Model/Utf8.h"
 
 #include <algorithm>
 #include <climits>
@@ -36,23 +37,6 @@ unsigned flagsOf(uint32_t cp) {
   return it == std::begin(kFlagRanges) ? 0 : (it - 1)->flags;
 }
 
-void appendUtf8(std::string &out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += char(cp);
-  } else if (cp < 0x800) {
-    out += char(0xC0 | (cp >> 6));
-    out += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += char(0xE0 | (cp >> 12));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  } else {
-    out += char(0xF0 | (cp >> 18));
-    out += char(0x80 | ((cp >> 12) & 0x3F));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  }
-}
 
 /// Code points of `s` with the byte offset each starts at; a malformed
 /// sequence yields its lead byte as a code point of its own.

@@ -300,15 +300,16 @@ TEST(GPTQ, LowersOutputErrorAgainstRTN) {
   auto w = randomWeights(rows * cols, 21);
   UniformParams p{3, 32, true, ScaleType::F16};
   auto codec = makeUniformCodec(p);
-  auto outputError = [&](const std::vector<uint8_t> &bytes) {
+  // ||X W^T - X Q^T||^2 of a codec's bytes.
+  auto outputError = [&](const Codec &c, const std::vector<uint8_t> &bytes) {
     std::vector<float> q(rows * cols);
-    codec->dequantize(bytes.data(), rows, cols, q.data());
+    c.dequantize(bytes.data(), rows, cols, q.data());
     double e = 0;
     for (int64_t t = 0; t < n; ++t)
       for (int64_t r = 0; r < rows; ++r) {
         double s = 0;
-        for (int64_t c = 0; c < cols; ++c)
-          s += double(x[t * cols + c]) * (w[r * cols + c] - q[r * cols + c]);
+        for (int64_t c2 = 0; c2 < cols; ++c2)
+          s += double(x[t * cols + c2]) * (w[r * cols + c2] - q[r * cols + c2]);
         e += s * s;
       }
     return e;
@@ -319,7 +320,7 @@ TEST(GPTQ, LowersOutputErrorAgainstRTN) {
   ASSERT_EQ(codec->quantizeGPTQ(w.data(), rows, cols, h.data(), {},
                                 gptq.data()),
             "");
-  EXPECT_LT(outputError(gptq), 0.7 * outputError(rtn));
+  EXPECT_LT(outputError(*codec, gptq), 0.7 * outputError(*codec, rtn));
   std::vector<double> zero(cols * cols, 0.0);
   EXPECT_NE(codec->quantizeGPTQ(w.data(), rows, cols, zero.data(), {},
                                 gptq.data()),
@@ -330,20 +331,7 @@ TEST(GPTQ, LowersOutputErrorAgainstRTN) {
   ASSERT_EQ(ternary->quantize(w.data(), rows, cols, nullptr, t0.data()), "");
   ASSERT_EQ(ternary->quantizeGPTQ(w.data(), rows, cols, h.data(), {}, t1.data()),
             "");
-  auto ternaryError = [&](const std::vector<uint8_t> &bytes) {
-    std::vector<float> q(rows * cols);
-    ternary->dequantize(bytes.data(), rows, cols, q.data());
-    double e = 0;
-    for (int64_t t = 0; t < n; ++t)
-      for (int64_t r = 0; r < rows; ++r) {
-        double s = 0;
-        for (int64_t c = 0; c < cols; ++c)
-          s += double(x[t * cols + c]) * (w[r * cols + c] - q[r * cols + c]);
-        e += s * s;
-      }
-    return e;
-  };
-  EXPECT_LT(ternaryError(t1), 0.8 * ternaryError(t0));
+  EXPECT_LT(outputError(*ternary, t1), 0.8 * outputError(*ternary, t0));
   EXPECT_NE(makeGGMLCodec(GGMLType::Q4_0)->quantizeGPTQ(
                 w.data(), rows, cols, h.data(), {}, t1.data()),
             "");
