@@ -21,7 +21,10 @@ namespace qc {
 namespace {
 const std::string kSpace = "\xE2\x96\x81"; // U+2581, SentencePiece's space
 
-enum CodepointFlags { Letter = 1, Number = 2, Space = 4, Defined = 8 };
+enum CodepointFlags {
+  Letter = 1, Number = 2, Space = 4, Defined = 8, Punctuation = 16,
+  Symbol = 32, Control = 64
+};
 struct FlagRange {
   uint32_t first;
   uint8_t flags;
@@ -35,6 +38,48 @@ unsigned flagsOf(uint32_t cp) {
       std::begin(kFlagRanges), std::end(kFlagRanges), cp,
       [](uint32_t v, const FlagRange &r) { return v < r.first; });
   return it == std::begin(kFlagRanges) ? 0 : (it - 1)->flags;
+}
+
+struct CodepointPair {
+  uint32_t from, to;
+};
+const CodepointPair kLowercase[] = {
+#define QC_UNICODE_LOWERCASE
+#include "UnicodeMaps.inc"
+#undef QC_UNICODE_LOWERCASE
+};
+const CodepointPair kNfdFirst[] = {
+#define QC_UNICODE_NFD_FIRST
+#include "UnicodeMaps.inc"
+#undef QC_UNICODE_NFD_FIRST
+};
+
+uint32_t lookup(const CodepointPair *begin, const CodepointPair *end,
+                uint32_t cp) {
+  auto it = std::lower_bound(begin, end, cp, [](const CodepointPair &p,
+                                                uint32_t v) {
+    return p.from < v;
+  });
+  return it != end && it->from == cp ? it->to : cp;
+}
+
+/// A code point without its accents: the first code point of its canonical
+/// decomposition (llama.cpp's WordPiece normalisation).
+uint32_t stripAccents(uint32_t cp) {
+  if (cp >= 0xAC00 && cp <= 0xD7A3) // Hangul syllable: its leading jamo
+    return 0x1100 + (cp - 0xAC00) / 588;
+  return lookup(std::begin(kNfdFirst), std::end(kNfdFirst), cp);
+}
+
+uint32_t toLower(uint32_t cp) {
+  return lookup(std::begin(kLowercase), std::end(kLowercase), cp);
+}
+
+bool isChineseChar(uint32_t cp) {
+  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+         (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
+         (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
+         (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
 
@@ -238,8 +283,8 @@ Tokenizer::Tokenizer(const model::Vocabulary &v) : vocab(v) {
     ids.emplace(vocab.tokens[i], int32_t(i)); // first id wins on duplicates
   for (size_t i = 0; i < vocab.merges.size(); ++i)
     mergeRanks.emplace(vocab.merges[i], int32_t(i));
-  if (vocab.kind == model::TokenizerKind::WordPiece)
-    throw model::FormatError("WordPiece (BERT) tokenizers are not supported");
+  for (const std::string &t : vocab.tokens)
+    maxTokenLength = std::max(maxTokenLength, t.size());
   if (vocab.kind == model::TokenizerKind::BytePairGPT2)
     style = preTokenizerStyle(vocab.pretokenizer);
 }
@@ -280,9 +325,65 @@ std::vector<int32_t> Tokenizer::encode(const std::string &text,
     return out;
   if (vocab.kind == model::TokenizerKind::BytePairGPT2)
     encodeBytePair(text, out);
+  else if (vocab.kind == model::TokenizerKind::WordPiece)
+    encodeWordPiece(text, out);
   else
     encodeSentencePiece(text, out);
   return out;
+}
+
+void Tokenizer::encodeWordPiece(const std::string &text,
+                                std::vector<int32_t> &out) const {
+  // Words: lower-cased, accents stripped, split at whitespace; punctuation,
+  // ASCII symbols and CJK ideographs stand alone; controls dropped.
+  std::vector<uint32_t> cps;
+  std::vector<size_t> offsets;
+  decodeUtf8(text, cps, offsets);
+  std::vector<std::string> words(1);
+  for (uint32_t raw : cps) {
+    uint32_t cp = stripAccents(raw);
+    unsigned f = flagsOf(cp);
+    if (f & Space) {
+      if (!words.back().empty())
+        words.emplace_back();
+      continue;
+    }
+    if (cp == 0 || cp == 0xFFFD || (f & Control))
+      continue;
+    std::string s;
+    appendUtf8(s, toLower(cp));
+    if ((f & Punctuation) || (cp < 0x7F && (f & Symbol)) || isChineseChar(cp)) {
+      if (!words.back().empty())
+        words.emplace_back();
+      words.back() = s;
+      words.emplace_back();
+    } else {
+      words.back() += s;
+    }
+  }
+  // Each word, after a phantom space: longest vocabulary match first; a
+  // word with any part that matches nothing is <unk> as a whole.
+  for (const std::string &word : words) {
+    if (word.empty())
+      continue;
+    std::string w = kSpace + word;
+    size_t before = out.size();
+    for (size_t i = 0; i < w.size();) {
+      size_t j = std::min(w.size(), i + maxTokenLength + 1);
+      int32_t id = -1;
+      for (; j > i; --j)
+        if ((id = find(w.substr(i, j - i))) >= 0)
+          break;
+      if (id < 0) {
+        out.resize(before);
+        break;
+      }
+      out.push_back(id);
+      i = j;
+    }
+    if (out.size() == before)
+      out.push_back(vocab.unk);
+  }
 }
 
 void Tokenizer::encodeBytePair(const std::string &text,

@@ -73,6 +73,10 @@ TEST(TokenizerGroundTruth, GPT2ByteLevelBPE) {
   checkGroundTruth("ggml-vocab-gpt-2.gguf");
 }
 
+TEST(TokenizerGroundTruth, BertWordPiece) {
+  checkGroundTruth("ggml-vocab-bert-bge.gguf");
+}
+
 TEST(PreTokenizer, GPT2) {
   using V = std::vector<std::string>;
   EXPECT_EQ(preTokenize("Hello world's  end\n\n 123abc", PreTokenizer::GPT2),

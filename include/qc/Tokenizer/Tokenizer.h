@@ -20,7 +20,8 @@ std::vector<std::string> preTokenize(const std::string &text,
 
 /// llama.cpp-compatible tokenization of a model's vocabulary:
 /// SentencePiece-style BPE by scores with byte fallback (llama, llama2.c),
-/// and byte-level BPE by merge rank with GPT-2's pre-tokenizer.
+/// byte-level BPE by merge rank (GPT-2, Llama 3, Qwen2 pre-tokenizers), and
+/// WordPiece (BERT) by longest match.
 class Tokenizer {
 public:
   explicit Tokenizer(const model::Vocabulary &vocab);
@@ -37,12 +38,14 @@ private:
   void encodeSentencePiece(const std::string &text,
                            std::vector<int32_t> &out) const;
   void encodeBytePair(const std::string &text, std::vector<int32_t> &out) const;
+  void encodeWordPiece(const std::string &text, std::vector<int32_t> &out) const;
   int32_t find(const std::string &text) const;
 
   model::Vocabulary vocab;
   std::unordered_map<std::string, int32_t> ids;
   std::unordered_map<std::string, int32_t> mergeRanks; // "a b" -> rank
   PreTokenizer style = PreTokenizer::GPT2;
+  size_t maxTokenLength = 0;
 };
 
 } // namespace qc
