@@ -20,8 +20,6 @@ namespace {
 constexpr int64_t QK_K = 256;
 
 
-const int8_t kIQ4NLValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                 1,    13,   25,  38,  53,  69,  89,  113};
 
 using BlockDequant = void (*)(const uint8_t *block, float *out);
 /// Quantizes `n` weights (whole blocks) to consecutive blocks.
@@ -183,8 +181,8 @@ void dqIQ4_NL(const uint8_t *b, float *y) {
   float d = loadF16(b);
   const uint8_t *qs = b + 2;
   for (int j = 0; j < 16; ++j) {
-    y[j] = d * kIQ4NLValues[qs[j] & 0xF];
-    y[j + 16] = d * kIQ4NLValues[qs[j] >> 4];
+    y[j] = d * kIQ4Values[qs[j] & 0xF];
+    y[j + 16] = d * kIQ4Values[qs[j] >> 4];
   }
 }
 
@@ -197,8 +195,8 @@ void dqIQ4_XS(const uint8_t *b, float *y) {
              (((scalesH >> 2 * ib) & 3) << 4);
     float dl = d * float(ls - 32);
     for (int j = 0; j < 16; ++j) {
-      y[j] = dl * kIQ4NLValues[qs[j] & 0xF];
-      y[j + 16] = dl * kIQ4NLValues[qs[j] >> 4];
+      y[j] = dl * kIQ4Values[qs[j] & 0xF];
+      y[j + 16] = dl * kIQ4Values[qs[j] >> 4];
     }
   }
 }
@@ -316,10 +314,12 @@ const TypeRow kTypes[] = {
     {GGMLType::IQ2_XS, "IQ2_XS", QK_K, 74, nullptr, nullptr},
     {GGMLType::IQ3_XXS, "IQ3_XXS", QK_K, 98, nullptr, nullptr},
     {GGMLType::IQ1_S, "IQ1_S", QK_K, 50, nullptr, nullptr},
-    {GGMLType::IQ4_NL, "IQ4_NL", 32, 18, dqIQ4_NL, nullptr},
+    {GGMLType::IQ4_NL, "IQ4_NL", 32, 18, dqIQ4_NL,
+     perBlock<quantizeIQ4NLBlock, 32, 18>},
     {GGMLType::IQ3_S, "IQ3_S", QK_K, 110, nullptr, nullptr},
     {GGMLType::IQ2_S, "IQ2_S", QK_K, 82, nullptr, nullptr},
-    {GGMLType::IQ4_XS, "IQ4_XS", QK_K, 136, dqIQ4_XS, nullptr},
+    {GGMLType::IQ4_XS, "IQ4_XS", QK_K, 136, dqIQ4_XS,
+     perBlock<quantizeIQ4XSBlock, QK_K, 136>},
     {GGMLType::I8, "I8", 1, 1, nullptr, nullptr},
     {GGMLType::I16, "I16", 1, 2, nullptr, nullptr},
     {GGMLType::I32, "I32", 1, 4, nullptr, nullptr},

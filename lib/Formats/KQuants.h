@@ -18,6 +18,12 @@ void quantizeQ3KBlock(const float *x, uint8_t *block);
 void quantizeQ4KBlock(const float *x, uint8_t *block);
 void quantizeQ5KBlock(const float *x, uint8_t *block);
 void quantizeQ6KBlock(const float *x, uint8_t *block);
+/// The non-linear codebook of IQ4_NL and IQ4_XS.
+extern const int8_t kIQ4Values[16];
+
+/// IQ4_NL (32 weights) and IQ4_XS (256 weights) blocks.
+void quantizeIQ4NLBlock(const float *x, uint8_t *block);
+void quantizeIQ4XSBlock(const float *x, uint8_t *block);
 /// Q2_K looks at all `n` weights first (ik_llama.cpp's ternary-net check).
 void quantizeQ2KRow(const float *x, int64_t n, uint8_t *out);
 

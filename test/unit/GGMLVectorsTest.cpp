@@ -106,5 +106,5 @@ TEST(GGMLVectors, QuantizationWithoutImportanceMatchesLlamaQuantize) {
     EXPECT_EQ(out, e.bytes) << e.name;
     ++compared;
   }
-  EXPECT_EQ(compared, 10); // Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K
+  EXPECT_EQ(compared, 12); // Q4_0..Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS
 }
