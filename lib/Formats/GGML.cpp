@@ -22,13 +22,61 @@ constexpr int64_t QK_K = 256;
 
 
 using BlockDequant = void (*)(const uint8_t *block, float *out);
-/// Quantizes `n` weights (whole blocks) to consecutive blocks.
-using RowQuant = void (*)(const float *in, int64_t n, uint8_t *out);
+/// Quantizes `n` weights (whole blocks) to consecutive blocks. With
+/// `importance` (one per weight, llama.cpp's imatrix) `n` is one row.
+using RowQuant = void (*)(const float *in, int64_t n, const float *importance,
+                          uint8_t *out);
 
+/// Types whose quantizer has no importance-aware variant in llama.cpp.
 template <void (*Block)(const float *, uint8_t *), int64_t Size, int64_t Bytes>
-void perBlock(const float *in, int64_t n, uint8_t *out) {
+void perBlock(const float *in, int64_t n, const float *, uint8_t *out) {
   for (int64_t i = 0; i < n / Size; ++i)
     Block(in + i * Size, out + i * Bytes);
+}
+
+template <void (*Block)(const float *, uint8_t *, const float *), int64_t Size,
+          int64_t Bytes>
+void perBlockWithImportance(const float *in, int64_t n, const float *imp,
+                            uint8_t *out) {
+  for (int64_t i = 0; i < n / Size; ++i)
+    Block(in + i * Size, out + i * Bytes, imp ? imp + i * Size : nullptr);
+}
+
+/// Q4_0 / Q5_0 with an imatrix: per block make_qx_quants weighted by
+/// imp * sqrt(sigma2 + x^2), sigma2 the row's mean square (llama.cpp's
+/// quantize_row_q{4,5}_0_impl).
+template <void (*Ref)(const float *, uint8_t *), int NMax, int64_t Bytes>
+void legacyWithImportance(const float *in, int64_t n, const float *imp,
+                          uint8_t *out) {
+  if (!imp)
+    return perBlock<Ref, 32, Bytes>(in, n, imp, out);
+  float sumX2 = 0; // fused as a native ggml build does (see makeQxQuants)
+  for (int64_t j = 0; j < n; ++j)
+    sumX2 = std::fma(in[j], in[j], sumX2);
+  float sigma2 = sumX2 / n;
+  float weight[32];
+  int8_t L[32];
+  for (int64_t ib = 0; ib < n / 32; ++ib) {
+    const float *xb = in + 32 * ib, *qw = imp + 32 * ib;
+    uint8_t *b = out + ib * Bytes;
+    for (int j = 0; j < 32; ++j)
+      weight[j] = qw[j] * std::sqrt(std::fma(xb[j], xb[j], sigma2));
+    float d = makeQxQuants(32, NMax, xb, L, weight);
+    storeU16(b, floatToHalf(d));
+    if (NMax == 8) {
+      for (int j = 0; j < 16; ++j)
+        b[2 + j] = uint8_t(L[j] | (L[j + 16] << 4));
+    } else {
+      uint32_t qh = 0;
+      for (int j = 0; j < 16; ++j) {
+        uint8_t x0 = uint8_t(L[j]), x1 = uint8_t(L[j + 16]);
+        b[6 + j] = uint8_t((x0 & 0x0F) | ((x1 & 0x0F) << 4));
+        qh |= uint32_t((x0 & 0x10) >> 4) << j;
+        qh |= uint32_t((x1 & 0x10) >> 4) << (j + 16);
+      }
+      std::memcpy(b + 2, &qh, 4);
+    }
+  }
 }
 
 // --- dequantization of one block -------------------------------------------
@@ -277,6 +325,10 @@ void qQ8_0(const float *x, uint8_t *b) {
 }
 
 /// Every ggml type with its block layout and the codec functions qc has.
+void q2KRow(const float *in, int64_t n, const float *, uint8_t *out) {
+  quantizeQ2KRow(in, n, out);
+}
+
 struct TypeRow {
   GGMLType type;
   const char *name;
@@ -290,17 +342,17 @@ const TypeRow kTypes[] = {
     {GGMLType::F16, "F16", 1, 2, dqF16,
      perBlock<qF16, 1, 2>},
     {GGMLType::Q4_0, "Q4_0", 32, 18, dqQ4_0,
-     perBlock<qQ4_0, 32, 18>},
+     legacyWithImportance<qQ4_0, 8, 18>},
     {GGMLType::Q4_1, "Q4_1", 32, 20, dqQ4_1,
      perBlock<qQ4_1, 32, 20>},
     {GGMLType::Q5_0, "Q5_0", 32, 22, dqQ5_0,
-     perBlock<qQ5_0, 32, 22>},
+     legacyWithImportance<qQ5_0, 16, 22>},
     {GGMLType::Q5_1, "Q5_1", 32, 24, dqQ5_1,
      perBlock<qQ5_1, 32, 24>},
     {GGMLType::Q8_0, "Q8_0", 32, 34, dqQ8_0,
      perBlock<qQ8_0, 32, 34>},
     {GGMLType::Q8_1, "Q8_1", 32, 36, nullptr, nullptr},
-    {GGMLType::Q2_K, "Q2_K", QK_K, 84, dqQ2_K, quantizeQ2KRow},
+    {GGMLType::Q2_K, "Q2_K", QK_K, 84, dqQ2_K, q2KRow},
     {GGMLType::Q3_K, "Q3_K", QK_K, 110, dqQ3_K,
      perBlock<quantizeQ3KBlock, QK_K, 110>},
     {GGMLType::Q4_K, "Q4_K", QK_K, 144, dqQ4_K,
@@ -308,18 +360,18 @@ const TypeRow kTypes[] = {
     {GGMLType::Q5_K, "Q5_K", QK_K, 176, dqQ5_K,
      perBlock<quantizeQ5KBlock, QK_K, 176>},
     {GGMLType::Q6_K, "Q6_K", QK_K, 210, dqQ6_K,
-     perBlock<quantizeQ6KBlock, QK_K, 210>},
+     perBlockWithImportance<quantizeQ6KBlock, QK_K, 210>},
     {GGMLType::Q8_K, "Q8_K", QK_K, 292, nullptr, nullptr},
     {GGMLType::IQ2_XXS, "IQ2_XXS", QK_K, 66, nullptr, nullptr},
     {GGMLType::IQ2_XS, "IQ2_XS", QK_K, 74, nullptr, nullptr},
     {GGMLType::IQ3_XXS, "IQ3_XXS", QK_K, 98, nullptr, nullptr},
     {GGMLType::IQ1_S, "IQ1_S", QK_K, 50, nullptr, nullptr},
     {GGMLType::IQ4_NL, "IQ4_NL", 32, 18, dqIQ4_NL,
-     perBlock<quantizeIQ4NLBlock, 32, 18>},
+     perBlockWithImportance<quantizeIQ4NLBlock, 32, 18>},
     {GGMLType::IQ3_S, "IQ3_S", QK_K, 110, nullptr, nullptr},
     {GGMLType::IQ2_S, "IQ2_S", QK_K, 82, nullptr, nullptr},
     {GGMLType::IQ4_XS, "IQ4_XS", QK_K, 136, dqIQ4_XS,
-     perBlock<quantizeIQ4XSBlock, QK_K, 136>},
+     perBlockWithImportance<quantizeIQ4XSBlock, QK_K, 136>},
     {GGMLType::I8, "I8", 1, 1, nullptr, nullptr},
     {GGMLType::I16, "I16", 1, 2, nullptr, nullptr},
     {GGMLType::I32, "I32", 1, 4, nullptr, nullptr},
@@ -353,13 +405,18 @@ public:
 
   std::string quantize(const float *src, int64_t rows, int64_t cols,
                        const float *importance, uint8_t *dst) const override {
-    (void)importance; // importance-aware ggml quantizers: not yet in qc
     std::string why = checkRowLength(cols);
     if (!why.empty())
       return why;
     if (!row.quant)
       return std::string("qc cannot write ") + row.name + " blocks yet";
-    row.quant(src, rows * cols, dst); // Q2_K looks at all of it first
+    if (!importance) { // as llama-quantize: the whole input at once
+      row.quant(src, rows * cols, nullptr, dst);
+      return {};
+    }
+    int64_t bytes = (cols / row.blockSize) * row.blockBytes;
+    for (int64_t r = 0; r < rows; ++r)
+      row.quant(src + r * cols, cols, importance, dst + r * bytes);
     return {};
   }
 

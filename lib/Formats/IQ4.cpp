@@ -39,12 +39,14 @@ int roundHalfEven(float v) {
   return (i & 0x007fffff) - 0x00400000;
 }
 
-/// The scale of one 32-weight block and its indices (weights x^2).
-float fitBlock(const float *xb, uint8_t *L) {
+/// The scale of one 32-weight block and its indices. Weights x^2, or with
+/// importance imp * sqrt(sigma2 + x^2) (sigma2 from the super-block).
+float fitBlock(const float *xb, uint8_t *L, const float *imp, float sigma2) {
   constexpr int n = 32, ntry = 7;
   float weight[n];
   for (int j = 0; j < n; ++j)
-    weight[j] = xb[j] * xb[j];
+    weight[j] = imp ? imp[j] * std::sqrt(sigma2 + xb[j] * xb[j])
+                    : xb[j] * xb[j];
   float amax;
   float max = signedExtreme(xb, n, amax);
   if (amax < 1e-15f) {
@@ -126,6 +128,13 @@ float fitBlock(const float *xb, uint8_t *L) {
   return d;
 }
 
+float superBlockSigma2(const float *x, int n) {
+  float s = 0;
+  for (int j = 0; j < n; ++j)
+    s += x[j] * x[j];
+  return s * (2.f / n);
+}
+
 void packNibbles(const uint8_t *L, int n, uint8_t *q4) {
   for (int i = 0; i < n / 32; ++i)
     for (int j = 0; j < 16; ++j)
@@ -134,9 +143,9 @@ void packNibbles(const uint8_t *L, int n, uint8_t *q4) {
 
 } // namespace
 
-void quantizeIQ4NLBlock(const float *x, uint8_t *b) {
+void quantizeIQ4NLBlock(const float *x, uint8_t *b, const float *importance) {
   uint8_t L[32];
-  float d = fitBlock(x, L);
+  float d = fitBlock(x, L, importance, superBlockSigma2(x, 32));
   storeU16(b, floatToHalf(d));
   if (d) { // re-round against the scale as stored
     float id = 1 / d;
@@ -146,11 +155,13 @@ void quantizeIQ4NLBlock(const float *x, uint8_t *b) {
   packNibbles(L, 32, b + 2);
 }
 
-void quantizeIQ4XSBlock(const float *x, uint8_t *b) {
+void quantizeIQ4XSBlock(const float *x, uint8_t *b, const float *importance) {
   uint8_t L[256];
   float scales[8], maxScale = 0, amaxScale = 0;
+  float sigma2 = superBlockSigma2(x, 256);
   for (int ib = 0; ib < 8; ++ib) {
-    scales[ib] = fitBlock(x + 32 * ib, L + 32 * ib);
+    scales[ib] = fitBlock(x + 32 * ib, L + 32 * ib,
+                          importance ? importance + 32 * ib : nullptr, sigma2);
     if (std::fabs(scales[ib]) > amaxScale) {
       amaxScale = std::fabs(scales[ib]);
       maxScale = scales[ib];

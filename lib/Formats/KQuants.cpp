@@ -30,24 +30,28 @@ int nearestInt(float v) {
 }
 
 
-/// Signed codes in [-nmax, nmax) with a least-squares scale (weights x^2),
-/// searching 19 scales either side and then moving single codes.
-float makeQxQuants(int n, int nmax, const float *x, int8_t *L) {
+} // namespace
+
+/// Signed codes in [-nmax, nmax) (stored + nmax) with a weighted
+/// least-squares scale (weights `qw`, or x^2), searching 19 scales either
+/// side and then moving single codes.
+float makeQxQuants(int n, int nmax, const float *x, int8_t *L,
+                   const float *qw) {
   float amax;
   float max = signedExtreme(x, n, amax);
   if (amax < kGroupMaxEps) {
     std::fill(L, L + n, 0);
     return 0.0f;
   }
-  auto weightOf = [&](int i) { return x[i] * x[i]; };
+  auto weightOf = [&](int i) { return qw ? qw[i] : x[i] * x[i]; };
   float iscale = -nmax / max;
   float sumlx = 0, suml2 = 0;
   for (int i = 0; i < n; ++i) {
     int l = std::max(-nmax, std::min(nmax - 1, nearestInt(iscale * x[i])));
     L[i] = int8_t(l + nmax);
     float w = weightOf(i);
-    sumlx += w * x[i] * l;
-    suml2 += w * l * l;
+    sumlx = std::fma(w * x[i], float(l), sumlx);
+    suml2 = std::fma(w * l, float(l), suml2);
   }
   float scale = suml2 ? sumlx / suml2 : 0.0f;
   float best = scale * sumlx;
@@ -57,8 +61,8 @@ float makeQxQuants(int n, int nmax, const float *x, int8_t *L) {
     for (int i = 0; i < n; ++i) {
       int l = std::max(-nmax, std::min(nmax - 1, nearestInt(is * x[i])));
       float w = weightOf(i);
-      slx += w * x[i] * l;
-      sl2 += w * l * l;
+      slx = std::fma(w * x[i], float(l), slx);
+      sl2 = std::fma(w * l, float(l), sl2);
     }
     if (sl2 > 0 && slx * slx > best * sl2) {
       for (int i = 0; i < n; ++i)
@@ -81,7 +85,7 @@ float makeQxQuants(int n, int nmax, const float *x, int8_t *L) {
     for (int j = 0; j < n; ++j) {
       float w = weightOf(j);
       int l = L[j] - nmax;
-      float g = scale * w * (x[j] - scale * l);
+      float g = scale * w * std::fma(-scale, float(l), x[j]);
       if ((g > 0 && l < nmax - 1) || (g < 0 && l > -nmax)) {
         float ag = std::fabs(g);
         if (ag > absGmax) {
@@ -97,12 +101,12 @@ float makeQxQuants(int n, int nmax, const float *x, int8_t *L) {
     float w = weightOf(bestJ);
     int l = L[bestJ] - nmax;
     if (gmax > 0) {
-      newSumlx += w * x[bestJ];
-      newSuml2 += w * (2 * l + 1);
+      newSumlx = std::fma(w, x[bestJ], newSumlx);
+      newSuml2 = std::fma(w, float(2 * l + 1), newSuml2);
       l += 1;
     } else {
-      newSumlx -= w * x[bestJ];
-      newSuml2 -= w * (2 * l - 1);
+      newSumlx = std::fma(-w, x[bestJ], newSumlx);
+      newSuml2 = std::fma(-w, float(2 * l - 1), newSuml2);
       l -= 1;
     }
     if (newSuml2 > 0 && newSumlx * newSumlx > best * newSuml2) {
@@ -117,6 +121,8 @@ float makeQxQuants(int n, int nmax, const float *x, int8_t *L) {
   }
   return scale;
 }
+
+namespace {
 
 /// Unsigned codes [0, nmax] with scale and min: a grid of nstep+1 scales,
 /// each refitted by weighted least squares (min clamped to <= 0).
@@ -336,12 +342,13 @@ void quantizeQ5KBlock(const float *x, uint8_t *b) {
     }
 }
 
-void quantizeQ6KBlock(const float *x, uint8_t *b) {
+void quantizeQ6KBlock(const float *x, uint8_t *b, const float *importance) {
   int8_t L[QK];
   float scales[16];
   float maxScale = 0, maxAbsScale = 0;
   for (int ib = 0; ib < 16; ++ib) {
-    float scale = makeQxQuants(16, 32, x + 16 * ib, L + 16 * ib);
+    float scale = makeQxQuants(16, 32, x + 16 * ib, L + 16 * ib,
+                               importance ? importance + 16 * ib : nullptr);
     scales[ib] = scale;
     if (std::fabs(scale) > maxAbsScale) {
       maxAbsScale = std::fabs(scale);

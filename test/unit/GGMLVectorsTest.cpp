@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -107,4 +108,28 @@ TEST(GGMLVectors, QuantizationWithoutImportanceMatchesLlamaQuantize) {
     ++compared;
   }
   EXPECT_EQ(compared, 12); // Q4_0..Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS
+}
+
+TEST(GGMLVectors, QuantizationWithImportanceMatchesLlamaQuantize) {
+  // The importance-aware paths qc has ported; llama.cpp's Q4_1, Q5_1 and
+  // Q2_K..Q5_K imatrix paths are not (qc uses their reference paths).
+  const GGMLType ported[] = {GGMLType::Q4_0, GGMLType::Q5_0, GGMLType::Q8_0,
+                             GGMLType::Q6_K, GGMLType::IQ4_NL,
+                             GGMLType::IQ4_XS};
+  Vectors v = load();
+  int compared = 0;
+  for (const Entry &e : v.entries) {
+    if (!e.withImportance ||
+        std::find(std::begin(ported), std::end(ported), GGMLType(e.type)) ==
+            std::end(ported))
+      continue;
+    auto codec = makeGGMLCodec(GGMLType(e.type));
+    std::vector<uint8_t> out(e.bytes.size());
+    ASSERT_EQ(codec->quantize(v.input.data(), v.rows, v.cols,
+                              v.importance.data(), out.data()),
+              "");
+    EXPECT_EQ(out, e.bytes) << e.name << " with importance";
+    ++compared;
+  }
+  EXPECT_EQ(compared, 6);
 }
