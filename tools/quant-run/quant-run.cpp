@@ -2,7 +2,12 @@
 //
 //   quant-run generate   -m MODEL [--tokenizer TOK] [-p PROMPT] [-n N]
 //   quant-run perplexity -m MODEL [--tokenizer TOK] -f TEXT [--ctx N] [--chunks N]
+//                        [--baseline FLOAT --max-delta D]   (exit 3 when the
+//                        perplexity exceeds FLOAT's by more than D)
 //   quant-run tokenize   -m MODEL [--tokenizer TOK] -p TEXT
+//   quant-run kld        -m MODEL --baseline FLOAT -f TEXT [--ctx N] [--chunks N]
+//                        (KL divergence of MODEL's logits from FLOAT's, top-1
+//                        agreement)
 //   quant-run info       -m MODEL [--tokenizer TOK]   (formats, sizes, bpw)
 //   quant-run imatrix    -m MODEL [--tokenizer TOK] -f TEXT -o OUT.dat [--ctx N]
 //                        [--chunks N]   (llama.cpp's imatrix file)
@@ -29,8 +34,9 @@ using namespace qc;
 namespace {
 
 struct Options {
-  std::string command, model, tokenizer, prompt, file, output;
+  std::string command, model, tokenizer, prompt, file, output, baseline;
   int64_t tokens = 64, ctx = 256, chunks = 0;
+  double maxDelta = -1;
 };
 
 [[noreturn]] void usage(const std::string &why) {
@@ -70,6 +76,15 @@ Options parse(int argc, char **argv) {
     else if (a == "-p" || a == "--prompt") o.prompt = value();
     else if (a == "-f" || a == "--file") o.file = value();
     else if (a == "-o" || a == "--output") o.output = value();
+    else if (a == "--baseline") o.baseline = value();
+    else if (a == "--max-delta") {
+      const char *v = value();
+      char *end = nullptr;
+      o.maxDelta = std::strtod(v, &end);
+      if (!end || *end || !(o.maxDelta >= 0))
+        usage(std::string("--max-delta expects a non-negative number, got '") +
+              v + "'");
+    }
     else if (a == "-n") o.tokens = number("-n", value(), 0, 1 << 20);
     else if (a == "--ctx") o.ctx = number("--ctx", value(), 2, 1 << 20);
     else if (a == "--chunks") o.chunks = number("--chunks", value(), 0, 1 << 30);
@@ -118,11 +133,9 @@ int generate(const model::Model &m, const Options &o) {
   return 0;
 }
 
-int perplexity(const model::Model &m, const Options &o) {
-  if (o.file.empty())
-    usage("perplexity needs -f TEXT");
-  Tokenizer tok(m.vocab);
-  std::vector<int32_t> ids = tok.encode(readFile(o.file), m.vocab.addBos);
+PerplexityResult measurePerplexity(const model::Model &m,
+                                   const std::vector<int32_t> &ids,
+                                   const Options &o) {
   int64_t ctx = o.ctx;
   if (ctx > m.config.context)
     std::fprintf(stderr,
@@ -139,12 +152,76 @@ int perplexity(const model::Model &m, const Options &o) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                               start)
                     .count();
-  std::printf("tokens %zu, ctx %lld, chunks %lld, scored %lld\n", ids.size(),
-              (long long)ctx, (long long)r.chunks, (long long)r.scored);
-  std::printf("Final estimate: PPL = %.4f +/- %.5f (mean NLL %.5f)\n",
-              r.perplexity, r.stderrPpl, r.meanNll);
   std::fprintf(stderr, "quant-run: %lld tokens scored in %.2f s\n",
                (long long)r.scored, secs);
+  return r;
+}
+
+int perplexity(const model::Model &m, const Options &o) {
+  if (o.file.empty())
+    usage("perplexity needs -f TEXT");
+  if ((o.maxDelta >= 0) != !o.baseline.empty())
+    usage("--baseline and --max-delta go together");
+  Tokenizer tok(m.vocab);
+  std::vector<int32_t> ids = tok.encode(readFile(o.file), m.vocab.addBos);
+  PerplexityResult r = measurePerplexity(m, ids, o);
+  std::printf("tokens %zu, ctx %lld, chunks %lld, scored %lld\n", ids.size(),
+              (long long)o.ctx, (long long)r.chunks, (long long)r.scored);
+  std::printf("Final estimate: PPL = %.4f +/- %.5f (mean NLL %.5f)\n",
+              r.perplexity, r.stderrPpl, r.meanNll);
+  if (o.baseline.empty())
+    return 0;
+  model::Model base = model::readModel(o.baseline, o.tokenizer);
+  PerplexityResult b = measurePerplexity(base, ids, o);
+  double delta = r.perplexity - b.perplexity;
+  bool pass = delta <= o.maxDelta;
+  std::printf("baseline PPL = %.4f, delta %+.4f (max %.4f): %s\n",
+              b.perplexity, delta, o.maxDelta, pass ? "PASS" : "FAIL");
+  return pass ? 0 : 3;
+}
+
+/// KL(P_baseline || P_model) per scored position, over llama-perplexity's
+/// windows (second half of each), and how often the argmax agrees.
+int kld(const model::Model &m, const Options &o) {
+  if (o.file.empty() || o.baseline.empty())
+    usage("kld needs -f TEXT and --baseline FLOAT_MODEL");
+  model::Model base = model::readModel(o.baseline, o.tokenizer);
+  if (base.config.vocab != m.config.vocab)
+    throw model::FormatError("the baseline's vocabulary (" +
+                             std::to_string(base.config.vocab) +
+                             ") differs from the model's (" +
+                             std::to_string(m.config.vocab) + ")");
+  Tokenizer tok(m.vocab);
+  std::vector<int32_t> ids = tok.encode(readFile(o.file), m.vocab.addBos);
+  int64_t ctx = o.ctx, vocab = m.config.vocab;
+  int64_t chunks = int64_t(ids.size()) / ctx;
+  if (o.chunks > 0)
+    chunks = std::min(chunks, o.chunks);
+  if (chunks == 0)
+    throw model::FormatError("the text has fewer tokens than one window");
+  int64_t context = std::max(ctx, m.config.context);
+  FloatModel fq(m, context), fb(base, context);
+  std::vector<float> lq(ctx * vocab), lb(ctx * vocab);
+  double kl = 0, top1 = 0;
+  int64_t positions = 0;
+  for (int64_t c = 0; c < chunks; ++c) {
+    std::vector<int32_t> window(ids.begin() + c * ctx,
+                                ids.begin() + (c + 1) * ctx);
+    if (m.vocab.addBos && m.vocab.bos >= 0)
+      window[0] = m.vocab.bos;
+    fq.forward(window.data(), ctx, 0, lq.data());
+    fb.forward(window.data(), ctx, 0, lb.data());
+    int64_t first = ctx / 2, n = ctx - 1 - first;
+    Divergence d = divergence(lb.data() + first * vocab,
+                              lq.data() + first * vocab, n, vocab);
+    kl += d.kl * double(n);
+    top1 += d.top1 * double(n);
+    positions += n;
+  }
+  std::printf("chunks %lld, positions %lld\n", (long long)chunks,
+              (long long)positions);
+  std::printf("mean KLD = %.6f, top-1 agreement = %.2f%%\n",
+              kl / double(positions), 100.0 * top1 / double(positions));
   return 0;
 }
 
@@ -220,6 +297,8 @@ int main(int argc, char **argv) {
       return imatrix(m, o);
     if (o.command == "info")
       return info(m);
+    if (o.command == "kld")
+      return kld(m, o);
     usage("unknown command '" + o.command + "'");
   } catch (const std::exception &e) {
     std::fprintf(stderr, "quant-run: error: %s\n", e.what());
