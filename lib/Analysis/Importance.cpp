@@ -2,6 +2,7 @@
 #include "qc/Analysis/Importance.h"
 #include "../Import/GGUFFile.h"
 #include "../Import/MappedFile.h"
+#include "qc/Export/GGUFWriter.h"
 #include "qc/Model/Archive.h"
 #include "qc/Reference/Reference.h"
 #include "qc/Tokenizer/Tokenizer.h"
@@ -192,11 +193,29 @@ ImportanceStats readGGUFImatrix(const std::string &path) {
 
 } // namespace
 
+/// llama.cpp's GGUF imatrix: <name>.in_sum2 (sum of x^2 per column) and
+/// <name>.counts (rows seen) per weight.
+void writeGGUFImatrix(const ImportanceStats &stats, const std::string &path) {
+  GGUFBuilder g;
+  g.text("general.type", "imatrix");
+  g.strings("imatrix.datasets", {stats.dataset});
+  g.u32("imatrix.chunk_count", uint32_t(stats.chunks));
+  for (const auto &[name, s] : stats.weights) {
+    std::vector<float> sums(s.sumSquares.begin(), s.sumSquares.end());
+    float count = float(s.rows);
+    g.tensor(name + ".in_sum2", {int64_t(sums.size())}, 0,
+             reinterpret_cast<const uint8_t *>(sums.data()), sums.size() * 4);
+    g.tensor(name + ".counts", {1}, 0,
+             reinterpret_cast<const uint8_t *>(&count), 4);
+  }
+  g.write(path);
+}
+
 void writeImatrix(const ImportanceStats &stats, const std::string &path) {
   if (path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0)
-    throw model::FormatError(path + ": write imatrix files as legacy .dat "
-                                    "(llama-quantize reads both)");
-  writeDat(stats, path);
+    writeGGUFImatrix(stats, path);
+  else
+    writeDat(stats, path);
 }
 
 ImportanceStats readImatrix(const std::string &path) {

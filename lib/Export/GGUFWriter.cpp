@@ -8,60 +8,99 @@
 namespace qc {
 
 namespace {
-
 enum : uint32_t { U32 = 4, I32 = 5, F32 = 6, BOOL = 7, STRING = 8, ARRAY = 9 };
 constexpr uint64_t kAlignment = 32;
-
-class Writer {
-public:
-  template <typename T> void pod(T v) {
-    out.append(reinterpret_cast<const char *>(&v), sizeof v);
-  }
-  void str(const std::string &s) {
-    pod<uint64_t>(s.size());
-    out += s;
-  }
-  void key(const std::string &k, uint32_t type) {
-    str(k);
-    pod(type);
-    ++count;
-  }
-  void u32(const std::string &k, uint32_t v) { key(k, U32); pod(v); }
-  void f32(const std::string &k, float v) { key(k, F32); pod(v); }
-  void boolean(const std::string &k, bool v) { key(k, BOOL); pod<uint8_t>(v); }
-  void text(const std::string &k, const std::string &v) { key(k, STRING); str(v); }
-  void strings(const std::string &k, const std::vector<std::string> &v) {
-    key(k, ARRAY);
-    pod(STRING);
-    pod<uint64_t>(v.size());
-    for (const std::string &s : v)
-      str(s);
-  }
-  template <typename T>
-  void array(const std::string &k, uint32_t type, const std::vector<T> &v) {
-    key(k, ARRAY);
-    pod(type);
-    pod<uint64_t>(v.size());
-    for (const T &x : v)
-      pod(x);
-  }
-  void pad() {
-    while (out.size() % kAlignment)
-      out += '\0';
-  }
-
-  std::string out;
-  uint64_t count = 0;
-};
-
 } // namespace
+
+template <typename T> void GGUFBuilder::Bytes::pod(T v) {
+  out.append(reinterpret_cast<const char *>(&v), sizeof v);
+}
+void GGUFBuilder::Bytes::str(const std::string &s) {
+  pod<uint64_t>(s.size());
+  out += s;
+}
+void GGUFBuilder::Bytes::pad() {
+  while (out.size() % kAlignment)
+    out += '\0';
+}
+
+void GGUFBuilder::key(const std::string &k, uint32_t type) {
+  kv.str(k);
+  kv.pod(type);
+  ++keys;
+}
+void GGUFBuilder::u32(const std::string &k, uint32_t v) {
+  key(k, U32);
+  kv.pod(v);
+}
+void GGUFBuilder::f32(const std::string &k, float v) {
+  key(k, F32);
+  kv.pod(v);
+}
+void GGUFBuilder::boolean(const std::string &k, bool v) {
+  key(k, BOOL);
+  kv.pod<uint8_t>(v);
+}
+void GGUFBuilder::text(const std::string &k, const std::string &v) {
+  key(k, STRING);
+  kv.str(v);
+}
+void GGUFBuilder::strings(const std::string &k,
+                          const std::vector<std::string> &v) {
+  key(k, ARRAY);
+  kv.pod(STRING);
+  kv.pod<uint64_t>(v.size());
+  for (const std::string &s : v)
+    kv.str(s);
+}
+void GGUFBuilder::floats(const std::string &k, const std::vector<float> &v) {
+  key(k, ARRAY);
+  kv.pod(F32);
+  kv.pod<uint64_t>(v.size());
+  for (float x : v)
+    kv.pod(x);
+}
+void GGUFBuilder::ints(const std::string &k, const std::vector<int32_t> &v) {
+  key(k, ARRAY);
+  kv.pod(I32);
+  kv.pod<uint64_t>(v.size());
+  for (int32_t x : v)
+    kv.pod(x);
+}
+
+void GGUFBuilder::tensor(const std::string &name,
+                         const std::vector<int64_t> &shape, uint32_t type,
+                         const uint8_t *bytes, size_t size) {
+  infos.str(name);
+  infos.pod<uint32_t>(uint32_t(shape.size()));
+  for (auto it = shape.rbegin(); it != shape.rend(); ++it)
+    infos.pod<uint64_t>(uint64_t(*it));
+  infos.pod<uint32_t>(type);
+  infos.pod<uint64_t>(data.out.size());
+  data.out.append(reinterpret_cast<const char *>(bytes), size);
+  data.pad();
+  ++tensors;
+}
+
+void GGUFBuilder::write(const std::string &path) {
+  Bytes file;
+  file.out = "GGUF";
+  file.pod<uint32_t>(3);
+  file.pod<uint64_t>(tensors);
+  file.pod<uint64_t>(keys);
+  file.out += kv.out;
+  file.out += infos.out;
+  file.pad();
+  file.out += data.out;
+  model::writeFileAtomically(path, file.out);
+}
 
 void writeGGUF(const model::Model &m, const std::string &path) {
   const model::Config &c = m.config;
   const model::Vocabulary &v = m.vocab;
   if (v.tokens.empty())
     throw model::FormatError(path + ": the model has no tokenizer to write");
-  Writer kv;
+  GGUFBuilder kv;
   std::string a = c.arch;
   kv.text("general.architecture", a);
   kv.text("general.name", m.source);
@@ -80,15 +119,18 @@ void writeGGUF(const model::Model &m, const std::string &path) {
     kv.f32(a + ".rope.scaling.factor", 1.0f / c.ropeFreqScale);
   }
   bool spm = v.kind == model::TokenizerKind::SentencePiece;
-  kv.text("tokenizer.ggml.model", spm ? "llama" : "gpt2");
-  if (!spm)
+  kv.text("tokenizer.ggml.model", spm ? "llama"
+                                  : v.kind == model::TokenizerKind::WordPiece
+                                      ? "bert"
+                                      : "gpt2");
+  if (v.kind == model::TokenizerKind::BytePairGPT2)
     kv.text("tokenizer.ggml.pre", v.pretokenizer);
   kv.strings("tokenizer.ggml.tokens", v.tokens);
-  kv.array("tokenizer.ggml.scores", F32, v.scores);
+  kv.floats("tokenizer.ggml.scores", v.scores);
   std::vector<int32_t> types;
   for (model::TokenType t : v.types)
     types.push_back(int32_t(t));
-  kv.array("tokenizer.ggml.token_type", I32, types);
+  kv.ints("tokenizer.ggml.token_type", types);
   if (!v.merges.empty())
     kv.strings("tokenizer.ggml.merges", v.merges);
   if (v.bos >= 0) kv.u32("tokenizer.ggml.bos_token_id", uint32_t(v.bos));
@@ -97,8 +139,6 @@ void writeGGUF(const model::Model &m, const std::string &path) {
   kv.boolean("tokenizer.ggml.add_bos_token", v.addBos);
   kv.boolean("tokenizer.ggml.add_space_prefix", v.addSpacePrefix);
 
-  Writer infos;
-  uint64_t offset = 0;
   for (const auto &[name, t] : m.tensors) {
     auto info = formats::ggmlTypeByName(t.format);
     if (!info)
@@ -109,28 +149,10 @@ void writeGGUF(const model::Model &m, const std::string &path) {
     if (t.shape.empty() || t.shape.size() > 4)
       throw model::FormatError(path + ": tensor '" + name +
                                "' has a rank GGUF cannot hold");
-    infos.str(name);
-    infos.pod<uint32_t>(t.shape.size());
-    for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it)
-      infos.pod<uint64_t>(*it);
-    infos.pod<uint32_t>(uint32_t(info->type));
-    infos.pod<uint64_t>(offset);
-    offset += (t.bytes.size() + kAlignment - 1) / kAlignment * kAlignment;
+    kv.tensor(name, t.shape, uint32_t(info->type), t.bytes.data(),
+              t.bytes.size());
   }
-  Writer file;
-  file.out = "GGUF";
-  file.pod<uint32_t>(3);
-  file.pod<uint64_t>(m.tensors.size());
-  file.pod<uint64_t>(kv.count);
-  file.out += kv.out;
-  file.out += infos.out;
-  file.pad();
-  for (const auto &[name, t] : m.tensors) {
-    file.out.append(reinterpret_cast<const char *>(t.bytes.data()),
-                    t.bytes.size());
-    file.pad();
-  }
-  model::writeFileAtomically(path, file.out);
+  kv.write(path);
 }
 
 } // namespace qc

@@ -49,7 +49,8 @@ struct CalibrationOptions {
 ImportanceStats calibrate(const model::Model &m, const std::string &text,
                           const CalibrationOptions &options);
 
-/// llama.cpp's legacy imatrix (.dat), or GGUF when `path` ends in .gguf.
+/// llama.cpp's legacy imatrix (.dat), or its GGUF imatrix when `path` ends
+/// in .gguf.
 void writeImatrix(const ImportanceStats &stats, const std::string &path);
 /// Reads either imatrix layout (by magic); X^T X is not part of them.
 ImportanceStats readImatrix(const std::string &path);
