@@ -285,7 +285,7 @@ Model readHuggingFace(const std::string &dir) {
   c.tiedOutput = (tied && tied->boolean) || !m.has("output.weight");
   if (c.arch == "llama")
     for (auto &[name, t] : m.tensors) {
-      bool q = name.size() > 13 && name.find(".attn_q.weight") != std::string::npos;
+      bool q = name.find(".attn_q.weight") != std::string::npos;
       bool k = name.find(".attn_k.weight") != std::string::npos;
       if ((q || k) && t.shape.size() == 2)
         permuteForRope(t, q ? c.heads : c.kvHeads);

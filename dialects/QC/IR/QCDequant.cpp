@@ -195,9 +195,8 @@ FailureOr<Value> GGUFFormatAttr::buildDequant(OpBuilder &builder, Location loc,
   auto scalar = [&](fmt::ScaleType t) {
     return generate(builder, loc, packed, resultType,
                     [&](ByteReader &r, Value row, Value col) {
-      auto [base, within] = blockOf(r, *codec, cols, row, col);
-      (void)within;
-      return r.scale(base, t);
+      // One-weight blocks: the block's bytes are the weight.
+      return r.scale(blockOf(r, *codec, cols, row, col).first, t);
     });
   };
   if (type == "F32")
