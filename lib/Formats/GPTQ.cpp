@@ -8,26 +8,34 @@ namespace qc::formats {
 
 namespace {
 
-/// Upper Cholesky factor U of the inverse of the SPD matrix `h` (n x n), so
-/// that inv(h) = U^T U; false when h is not positive definite.
-bool inverseCholeskyUpper(std::vector<double> &h, int64_t n) {
-  // h = L L^T, in place (lower).
+/// In-place Cholesky factorisation a = L L^T of an SPD matrix (n x n, the
+/// lower triangle is read and overwritten with L); false when a is not
+/// positive definite.
+bool choleskyLower(std::vector<double> &a, int64_t n) {
   for (int64_t j = 0; j < n; ++j) {
-    double s = h[j * n + j];
+    double s = a[j * n + j];
     for (int64_t k = 0; k < j; ++k)
-      s -= h[j * n + k] * h[j * n + k];
+      s -= a[j * n + k] * a[j * n + k];
     if (!(s > 0))
       return false;
     double ljj = std::sqrt(s);
-    h[j * n + j] = ljj;
+    a[j * n + j] = ljj;
     for (int64_t i = j + 1; i < n; ++i) {
-      double t = h[i * n + j];
+      double t = a[i * n + j];
       for (int64_t k = 0; k < j; ++k)
-        t -= h[i * n + k] * h[j * n + k];
-      h[i * n + j] = t / ljj;
+        t -= a[i * n + k] * a[j * n + k];
+      a[i * n + j] = t / ljj;
     }
   }
-  // inv(h) = L^-T L^-1: invert L (lower) in place into M = L^-1.
+  return true;
+}
+
+/// Upper Cholesky factor U of the inverse of the SPD matrix `h` (n x n), so
+/// that inv(h) = U^T U; false when h is not positive definite.
+bool inverseCholeskyUpper(std::vector<double> &h, int64_t n) {
+  if (!choleskyLower(h, n))
+    return false;
+  // inv(h) = L^-T L^-1: invert L (lower) into M = L^-1.
   std::vector<double> m(n * n, 0.0);
   for (int64_t i = 0; i < n; ++i) {
     m[i * n + i] = 1.0 / h[i * n + i];
@@ -47,21 +55,8 @@ bool inverseCholeskyUpper(std::vector<double> &h, int64_t n) {
         s += m[k * n + i] * m[k * n + j];
       a[i * n + j] = a[j * n + i] = s;
     }
-  for (int64_t j = 0; j < n; ++j) {
-    double s = a[j * n + j];
-    for (int64_t k = 0; k < j; ++k)
-      s -= a[j * n + k] * a[j * n + k];
-    if (!(s > 0))
-      return false;
-    double ljj = std::sqrt(s);
-    a[j * n + j] = ljj;
-    for (int64_t i = j + 1; i < n; ++i) {
-      double t = a[i * n + j];
-      for (int64_t k = 0; k < j; ++k)
-        t -= a[i * n + k] * a[j * n + k];
-      a[i * n + j] = t / ljj;
-    }
-  }
+  if (!choleskyLower(a, n))
+    return false;
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j)
       h[i * n + j] = j >= i ? a[j * n + i] : 0.0;
