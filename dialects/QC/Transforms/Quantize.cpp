@@ -30,9 +30,16 @@ struct QCQuantizePass : mlir::qc::impl::QCQuantizeBase<QCQuantizePass> {
     });
     if (work.empty())
       return; // nothing assigned: nothing to do
+    // Only weights that feed a product have input statistics; a table that
+    // is only looked up (an untied token embedding) is rounded to nearest.
+    auto feedsProduct = [](ParamOp p) {
+      return llvm::any_of(p->getUsers(), [](Operation *user) {
+        return isa<LinearOp, LogitsOp>(user);
+      });
+    };
     if (m != ::qc::QuantMethod::RTN)
       for (auto [p, f] : work)
-        if (!p->hasAttr("qc.importance") && p.getName() != "token_embd.weight") {
+        if (!p->hasAttr("qc.importance") && feedsProduct(p)) {
           p.emitError("method=") << method << " needs importance statistics: "
                                  << "run qc-calibrate first (or method=rtn)";
           return signalPassFailure();
