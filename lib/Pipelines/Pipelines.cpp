@@ -1,6 +1,16 @@
 //===- Pipelines.cpp - Named qc pipelines ---------------------------------===//
 #include "qc/Pipelines/Pipelines.h"
 #include "dialects/QC/Transforms/Passes.h"
+#include "lib/Conversion/QCToCPU/Passes.h"
+
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Transforms/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
 
@@ -33,7 +43,33 @@ void buildQuantizePipeline(mlir::OpPassManager &pm,
     pm.addPass(createQCPack());
 }
 
+void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,
+                              const LowerToLLVMPipelineOptions &o) {
+  mlir::qc::QCLowerToCPUOptions k;
+  k.target = o.target;
+  pm.addPass(mlir::qc::createQCLowerToCPU(k));
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+  pm.addPass(mlir::createSCFToControlFlowPass());
+  mlir::ConvertVectorToLLVMPassOptions v;
+  v.reassociateFPReductions = true;
+  pm.addPass(mlir::createConvertVectorToLLVMPass(v));
+  pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(mlir::createArithToLLVMConversionPass());
+  pm.addPass(mlir::createConvertControlFlowToLLVMPass());
+  pm.addPass(mlir::createConvertFuncToLLVMPass());
+  pm.addPass(mlir::createReconcileUnrealizedCastsPass());
+  mlir::qc::QCEmitKernelTableOptions t;
+  t.weights = o.weights;
+  pm.addPass(mlir::qc::createQCEmitKernelTable(t));
+}
+
 void registerQCPipelines() {
+  mlir::PassPipelineRegistration<LowerToLLVMPipelineOptions>(
+      "qc-lower-to-llvm-pipeline",
+      "Generate CPU kernels and lower them to the LLVM dialect with the "
+      "runtime's kernel table",
+      buildLowerToLLVMPipeline);
   mlir::PassPipelineRegistration<QuantizePipelineOptions>(
       "qc-quantize-pipeline",
       "Calibrate, assign formats, quantize and pack the weights of a model",

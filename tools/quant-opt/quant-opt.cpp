@@ -6,8 +6,10 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/QC/IR/QCDialect.h"
 #include "dialects/QC/Transforms/Passes.h"
+#include "lib/Conversion/QCToCPU/Passes.h"
 #include "qc/Pipelines/Pipelines.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -17,10 +19,13 @@
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   registry.insert<mlir::qc::QCDialect, mlir::arith::ArithDialect,
-                  mlir::func::FuncDialect, mlir::math::MathDialect,
-                  mlir::quant::QuantDialect, mlir::scf::SCFDialect,
-                  mlir::tensor::TensorDialect>();
+                  mlir::cf::ControlFlowDialect, mlir::func::FuncDialect,
+                  mlir::LLVM::LLVMDialect, mlir::math::MathDialect,
+                  mlir::memref::MemRefDialect, mlir::quant::QuantDialect,
+                  mlir::scf::SCFDialect, mlir::tensor::TensorDialect,
+                  mlir::vector::VectorDialect>();
   mlir::qc::registerQCPasses();
+  mlir::qc::registerQCToCPUPasses();
   qc::registerQCPipelines();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();

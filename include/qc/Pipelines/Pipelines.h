@@ -39,7 +39,23 @@ struct QuantizePipelineOptions
 void buildQuantizePipeline(mlir::OpPassManager &pm,
                            const QuantizePipelineOptions &options);
 
-/// Registers `qc-quantize-pipeline` with the pass registry.
+struct LowerToLLVMPipelineOptions
+    : mlir::PassPipelineOptions<LowerToLLVMPipelineOptions> {
+  Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("native | avx512vnni | avxvnni | generic"),
+      llvm::cl::init("native")};
+  Option<std::string> weights{*this, "weights",
+                              llvm::cl::desc("archive the table records")};
+};
+
+/// qc-lower-to-cpu -> scf/vector/memref/arith/func to the LLVM dialect ->
+/// qc-emit-kernel-table.
+void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,
+                              const LowerToLLVMPipelineOptions &options);
+
+/// Registers `qc-quantize-pipeline` and `qc-lower-to-llvm-pipeline` with the
+/// pass registry.
 void registerQCPipelines();
 
 } // namespace qc

@@ -1,0 +1,492 @@
+//===- LowerToCPU.cpp - qc-lower-to-cpu -----------------------------------===//
+//
+// One kernel per (format, rows, cols): y[t, r] = sum_k x[t, k] * w[r, k] for
+// rows r0..r1, decoding the packed blocks in vector registers.
+//
+//===----------------------------------------------------------------------===//
+#include "lib/Conversion/QCToCPU/BlockLayout.h"
+#include "lib/Conversion/QCToCPU/Passes.h"
+
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/StringMap.h"
+#include <set>
+#include "llvm/TargetParser/Host.h"
+
+namespace mlir::qc {
+#define GEN_PASS_DEF_QCLOWERTOCPU
+#include "lib/Conversion/QCToCPU/Passes.h.inc"
+} // namespace mlir::qc
+
+using namespace mlir;
+using namespace mlir::qc;
+using ::qc::cpu::BlockLayout;
+
+namespace {
+
+enum class Target { Generic, AvxVnni, Avx512Vnni };
+
+/// Resolves `native` from the host's CPU features.
+FailureOr<Target> parseTarget(StringRef name) {
+  if (name == "generic") return Target::Generic;
+  if (name == "avxvnni") return Target::AvxVnni;
+  if (name == "avx512vnni") return Target::Avx512Vnni;
+  if (name != "native") return failure();
+  llvm::StringMap<bool> f = llvm::sys::getHostCPUFeatures();
+  if (f.lookup("avx512vnni") && f.lookup("avx512vl")) return Target::Avx512Vnni;
+  if (f.lookup("avxvnni")) return Target::AvxVnni;
+  return Target::Generic;
+}
+
+/// Builds one kernel function.
+class KernelEmitter {
+public:
+  KernelEmitter(ImplicitLocOpBuilder &b, const BlockLayout &L, int64_t rows,
+                int64_t cols, Target target, bool q8)
+      : b(b), L(L), N(rows), K(cols), target(target), q8(q8) {}
+
+  func::FuncOp emit(StringRef name, StringRef key, ModuleOp module);
+
+private:
+  // Constants.
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+  Value f32(float v) {
+    return arith::ConstantFloatOp::create(b, b.getF32Type(), APFloat(v));
+  }
+  Value i32Vector(ArrayRef<int64_t> values) {
+    SmallVector<int32_t> v(values.begin(), values.end());
+    auto type = VectorType::get({int64_t(v.size())}, b.getI32Type());
+    return arith::ConstantOp::create(b, DenseElementsAttr::get(type, ArrayRef(v)));
+  }
+  Value i32Splat(int64_t n, int32_t v) {
+    auto type = VectorType::get({n}, b.getI32Type());
+    return arith::ConstantOp::create(b, DenseElementsAttr::get(type, v));
+  }
+  Value f32Zeros(int64_t n) {
+    auto type = VectorType::get({n}, b.getF32Type());
+    return arith::ConstantOp::create(b, DenseElementsAttr::get(type, 0.0f));
+  }
+  Value add(Value a, Value c) { return arith::AddIOp::create(b, a, c); }
+  Value mul(Value a, Value c) { return arith::MulIOp::create(b, a, c); }
+
+  Value loadScalar(Value byteOffset, BlockLayout::Scalar s);
+  Value codes(Value blockBase);
+  std::pair<Value, Value> blockScale(Value blockBase);
+  Value weightsF32(Value rowBase, Value group, Value mask);
+  void emitRowTileF32(Value r, Value t0, int64_t tile);
+  void emitRowTileQ8(Value r, Value t0, int64_t tile);
+  Value dotBytes(Value u, Value a);
+
+  ImplicitLocOpBuilder &b;
+  const BlockLayout &L;
+  int64_t N, K;
+  Target target;
+  bool q8;
+  Value w, x, xq, xd, xs, y, T, tensorScale, codebook;
+};
+
+/// A little-endian f32/f16/bf16 at a byte offset of the weights, as f32.
+Value KernelEmitter::loadScalar(Value at, BlockLayout::Scalar s) {
+  Type t = s == BlockLayout::F32   ? Type(b.getF32Type())
+           : s == BlockLayout::F16 ? Type(b.getF16Type())
+                                   : Type(b.getBF16Type());
+  int64_t bytes = s == BlockLayout::F32 ? 4 : 2;
+  Value raw = vector::LoadOp::create(
+      b, VectorType::get({bytes}, b.getI8Type()), w, ValueRange{at});
+  Value cast = vector::BitCastOp::create(b, VectorType::get({1}, t), raw);
+  Value v = vector::ExtractOp::create(b, cast, ArrayRef<int64_t>{0});
+  return s == BlockLayout::F32 ? v : arith::ExtFOp::create(b, b.getF32Type(), v);
+}
+
+/// The unsigned codes of a block as vector<group x i32>.
+Value KernelEmitter::codes(Value blockBase) {
+  int64_t G = L.group;
+  auto i8s = [&](int64_t n) { return VectorType::get({n}, b.getI8Type()); };
+  auto i32s = VectorType::get({G}, b.getI32Type());
+  if (L.kind == BlockLayout::Trits) {
+    // Weight i's digit t is trit scaleTrits + i*depth + t of the block: byte
+    // index / 5, digit index % 5, extracted as (byte * magic >> 16) mod 3.
+    Value bytes = vector::LoadOp::create(b, i8s(L.blockBytes), w,
+                                         ValueRange{blockBase});
+    Value u = i32Splat(G, 0);
+    for (int t = 0, p3 = 1; t < L.depth; ++t, p3 *= 3) {
+      SmallVector<int64_t> byteOf, magic;
+      for (int64_t i = 0; i < G; ++i) {
+        int64_t trit = L.scaleTrits + i * L.depth + t;
+        byteOf.push_back(trit / 5);
+        magic.push_back(::qc::cpu::tritDivisorMagic(int(trit % 5)));
+      }
+      Value sel = vector::ShuffleOp::create(b, bytes, bytes, byteOf);
+      Value v = arith::ExtUIOp::create(b, i32s, sel);
+      Value q = arith::ShRUIOp::create(b, mul(v, i32Vector(magic)),
+                                       i32Splat(G, 16));
+      Value q3 = arith::ShRUIOp::create(b, mul(q, i32Splat(G, 21846)),
+                                        i32Splat(G, 16));
+      Value digit = arith::SubIOp::create(b, q, mul(q3, i32Splat(G, 3)));
+      u = add(u, p3 == 1 ? digit : mul(digit, i32Splat(G, p3)));
+    }
+    return u;
+  }
+  Value bytes = vector::LoadOp::create(
+      b, i8s(L.codeBytes), w, ValueRange{add(blockBase, idx(L.codeOffset))});
+  if (L.signedBytes)
+    bytes = arith::XOrIOp::create(
+        b, bytes,
+        arith::ConstantOp::create(
+            b, DenseElementsAttr::get(i8s(L.codeBytes), int8_t(-128))));
+  bool identity = L.codeBytes == G;
+  for (int64_t i = 0; identity && i < G; ++i)
+    identity = L.byteIndex[i] == i;
+  Value lo = identity ? bytes
+                      : vector::ShuffleOp::create(b, bytes, bytes, L.byteIndex)
+                            .getResult();
+  Value u = arith::ExtUIOp::create(b, i32s, lo);
+  if (L.needsHighByte()) {
+    SmallVector<int64_t> next;
+    for (int64_t i : L.byteIndex)
+      next.push_back(std::min(i + 1, L.codeBytes - 1));
+    Value hi = arith::ExtUIOp::create(
+        b, i32s, vector::ShuffleOp::create(b, bytes, bytes, next));
+    u = arith::OrIOp::create(b, u,
+                             arith::ShLIOp::create(b, hi, i32Splat(G, 8)));
+  }
+  bool shifted = false;
+  for (int64_t s : L.shift)
+    shifted |= s != 0;
+  if (shifted)
+    u = arith::ShRUIOp::create(b, u, i32Vector(L.shift));
+  if (L.bits < 8 || L.needsHighByte())
+    u = arith::AndIOp::create(b, u, i32Splat(G, (1 << L.bits) - 1));
+  return u;
+}
+
+/// The block's scale d and minimum m (null when the format has none).
+std::pair<Value, Value> KernelEmitter::blockScale(Value blockBase) {
+  if (L.kind == BlockLayout::Fields) {
+    Value d = loadScalar(add(blockBase, idx(L.scaleOffset)), L.scale);
+    Value m = L.minOffset < 0
+                  ? Value()
+                  : loadScalar(add(blockBase, idx(L.minOffset)), L.scale);
+    return {d, m};
+  }
+  // Trits: the scale index's digits, least significant first.
+  Value k = arith::ConstantIntOp::create(b, b.getI32Type(), 0);
+  for (int t = 0, p3 = 1; t < L.scaleTrits; ++t, p3 *= 3) {
+    Value byte = memref::LoadOp::create(b, w, ValueRange{add(blockBase, idx(t / 5))});
+    Value v = arith::ExtUIOp::create(b, b.getI32Type(), byte);
+    int32_t div = 1;
+    for (int i = 0; i < t % 5; ++i)
+      div *= 3;
+    Value c3 = arith::ConstantIntOp::create(b, b.getI32Type(), 3);
+    Value digit = arith::RemUIOp::create(
+        b,
+        arith::DivUIOp::create(
+            b, v, arith::ConstantIntOp::create(b, b.getI32Type(), div)),
+        c3);
+    k = add(k, mul(digit, arith::ConstantIntOp::create(b, b.getI32Type(), p3)));
+  }
+  k = arith::MinUIOp::create(
+      b, k,
+      arith::ConstantIntOp::create(b, b.getI32Type(), int64_t(L.codebook.size()) - 1));
+  Value entry = memref::LoadOp::create(
+      b, codebook,
+      ValueRange{arith::IndexCastUIOp::create(b, b.getIndexType(), k)});
+  return {arith::MulFOp::create(b, entry, tensorScale), Value()};
+}
+
+/// Weights of block `group` of the row as vector<group x f32>; `mask` (may
+/// be null) limits the loads of unpadded float rows.
+Value KernelEmitter::weightsF32(Value rowBase, Value group, Value mask) {
+  int64_t G = L.group;
+  auto f32s = VectorType::get({G}, b.getF32Type());
+  if (L.kind == BlockLayout::Float) {
+    int64_t eb = L.element == BlockLayout::F32 ? 4 : 2;
+    Type et = L.element == BlockLayout::F32   ? Type(b.getF32Type())
+              : L.element == BlockLayout::F16 ? Type(b.getF16Type())
+                                              : Type(b.getBF16Type());
+    Value at = add(rowBase, mul(group, idx(G * eb)));
+    auto bytesType = VectorType::get({G * eb}, b.getI8Type());
+    Value raw;
+    if (mask) {
+      // Mask whole elements: every byte of a lane shares its bit.
+      SmallVector<int64_t> lanes;
+      for (int64_t i = 0; i < G * eb; ++i)
+        lanes.push_back(i / eb);
+      Value byteMask = vector::ShuffleOp::create(b, mask, mask, lanes);
+      Value zero = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(bytesType, int8_t(0)));
+      raw = vector::MaskedLoadOp::create(b, bytesType, w, ValueRange{at},
+                                         byteMask, zero);
+    } else {
+      raw = vector::LoadOp::create(b, bytesType, w, ValueRange{at});
+    }
+    Value v = vector::BitCastOp::create(b, VectorType::get({G}, et), raw);
+    return L.element == BlockLayout::F32 ? v : arith::ExtFOp::create(b, f32s, v);
+  }
+  Value blockBase = add(rowBase, mul(group, idx(L.blockBytes)));
+  auto [d, m] = blockScale(blockBase);
+  Value u = codes(blockBase);
+  if (L.zero)
+    u = arith::SubIOp::create(b, u, i32Splat(G, int32_t(L.zero)));
+  Value v = arith::SIToFPOp::create(b, f32s, u);
+  v = arith::MulFOp::create(b, v, vector::BroadcastOp::create(b, f32s, d));
+  if (m)
+    v = arith::AddFOp::create(b, v, vector::BroadcastOp::create(b, f32s, m));
+  return v;
+}
+
+/// Rows are stored after the header, rowBytes apart.
+static Value rowBaseOf(ImplicitLocOpBuilder &b, const BlockLayout &L, Value r,
+                       int64_t K) {
+  Value stride = arith::ConstantIndexOp::create(b, L.rowBytes(K));
+  Value header = arith::ConstantIndexOp::create(b, L.headerBytes);
+  return arith::AddIOp::create(b, header, arith::MulIOp::create(b, r, stride));
+}
+
+void KernelEmitter::emitRowTileF32(Value r, Value t0, int64_t tile) {
+  int64_t G = L.group, full = K / G, tail = K % G;
+  auto f32s = VectorType::get({G}, b.getF32Type());
+  Value rowBase = rowBaseOf(b, L, r, K);
+  SmallVector<Value> xRow;
+  for (int64_t j = 0; j < tile; ++j)
+    xRow.push_back(mul(add(t0, idx(j)), idx(K)));
+  SmallVector<Value> init(tile, f32Zeros(G));
+  auto loop = scf::ForOp::create(b, idx(0), idx(full), idx(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value g = loop.getInductionVar();
+    Value wf = weightsF32(rowBase, g, Value());
+    SmallVector<Value> next;
+    for (int64_t j = 0; j < tile; ++j) {
+      Value at = add(xRow[j], mul(g, idx(G)));
+      Value xv = vector::LoadOp::create(b, f32s, x, ValueRange{at});
+      next.push_back(vector::FMAOp::create(b, wf, xv, loop.getRegionIterArg(j)));
+    }
+    scf::YieldOp::create(b, next);
+  }
+  SmallVector<Value> accs(loop.getResults());
+  if (tail) {
+    Value mask = vector::ConstantMaskOp::create(
+        b, VectorType::get({G}, b.getI1Type()), ArrayRef<int64_t>{tail});
+    Value wf = weightsF32(rowBase, idx(full), mask);
+    for (int64_t j = 0; j < tile; ++j) {
+      Value at = add(xRow[j], idx(full * G));
+      Value xv = vector::MaskedLoadOp::create(b, f32s, x, ValueRange{at}, mask,
+                                              f32Zeros(G));
+      accs[j] = vector::FMAOp::create(b, wf, xv, accs[j]);
+    }
+  }
+  for (int64_t j = 0; j < tile; ++j) {
+    Value s = vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                          accs[j],
+                                          arith::FastMathFlags::reassoc);
+    memref::StoreOp::create(b, s, y, ValueRange{add(mul(add(t0, idx(j)), idx(N)), r)});
+  }
+}
+
+/// sum over each 4 bytes of u (unsigned) times a (signed), as i32 lanes.
+Value KernelEmitter::dotBytes(Value u, Value a) {
+  int64_t lanes = L.group / 4;
+  auto i32s = VectorType::get({lanes}, b.getI32Type());
+  // LLVM 22's vpdpbusd intrinsics take the bytes as <N x i8>.
+  std::string name = target == Target::Avx512Vnni ? "llvm.x86.avx512.vpdpbusd."
+                                                  : "llvm.x86.avxvnni.vpdpbusd.";
+  name += std::to_string(lanes * 32);
+  return LLVM::CallIntrinsicOp::create(b, i32s, b.getStringAttr(name),
+                                       ValueRange{i32Splat(lanes, 0), u, a})
+      .getResult(0);
+}
+
+void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
+  int64_t G = L.group, groups = (K + G - 1) / G;
+  int64_t Kp = (K + 31) / 32 * 32, lanes = G / 4;
+  auto f32s = VectorType::get({lanes}, b.getF32Type());
+  auto i8s = VectorType::get({G}, b.getI8Type());
+  Value rowBase = rowBaseOf(b, L, r, K);
+  SmallVector<Value> init(tile, f32Zeros(lanes));
+  init.append(tile, f32(0.0f));
+  auto loop = scf::ForOp::create(b, idx(0), idx(groups), idx(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value g = loop.getInductionVar();
+    Value blockBase = add(rowBase, mul(g, idx(L.blockBytes)));
+    auto [d, m] = blockScale(blockBase);
+    Value u = arith::TruncIOp::create(b, i8s, codes(blockBase));
+    // Sum over the block of (d * u + c) * x, with c the minimum or
+    // -d * zero: d * dot(u, x) + c * sum(x).
+    Value c = m ? m : arith::MulFOp::create(b, d, f32(-float(L.zero))).getResult();
+    Value k0 = mul(g, idx(G));
+    SmallVector<Value> next;
+    SmallVector<Value> corrs;
+    for (int64_t j = 0; j < tile; ++j) {
+      Value t = add(t0, idx(j));
+      Value a = vector::LoadOp::create(b, i8s, xq,
+                                       ValueRange{add(mul(t, idx(Kp)), k0)});
+      Value dot = dotBytes(u, a);
+      Value blk = add(mul(t, idx(Kp / 32)), arith::DivUIOp::create(b, k0, idx(32)));
+      Value dx = memref::LoadOp::create(b, xd, ValueRange{blk});
+      Value half = add(mul(t, idx(Kp / 16)), arith::DivUIOp::create(b, k0, idx(16)));
+      Value sum = memref::LoadOp::create(b, xs, ValueRange{half});
+      if (G == 32)
+        sum = add(sum, memref::LoadOp::create(b, xs, ValueRange{add(half, idx(1))}));
+      Value scale = arith::MulFOp::create(b, d, dx);
+      next.push_back(vector::FMAOp::create(
+          b, arith::SIToFPOp::create(b, f32s, dot),
+          vector::BroadcastOp::create(b, f32s, scale), loop.getRegionIterArg(j)));
+      Value corr = arith::MulFOp::create(
+          b, arith::MulFOp::create(b, c, dx),
+          arith::SIToFPOp::create(b, b.getF32Type(), sum));
+      corrs.push_back(arith::AddFOp::create(b, loop.getRegionIterArg(tile + j), corr));
+    }
+    next.append(corrs);
+    scf::YieldOp::create(b, next);
+  }
+  for (int64_t j = 0; j < tile; ++j) {
+    Value s = vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                          loop.getResult(j),
+                                          arith::FastMathFlags::reassoc);
+    s = arith::AddFOp::create(b, s, loop.getResult(tile + j));
+    memref::StoreOp::create(b, s, y, ValueRange{add(mul(add(t0, idx(j)), idx(N)), r)});
+  }
+}
+
+func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
+                                 ModuleOp module) {
+  auto bytes = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+  auto floats = MemRefType::get({ShapedType::kDynamic}, b.getF32Type());
+  auto ints = MemRefType::get({ShapedType::kDynamic}, b.getI32Type());
+  Type index = b.getIndexType();
+  SmallVector<Type> args = q8 ? SmallVector<Type>{bytes, bytes, floats, ints,
+                                                  floats, index, index, index}
+                              : SmallVector<Type>{bytes, floats, floats, index,
+                                                  index, index};
+  auto fn = func::FuncOp::create(b, name, b.getFunctionType(args, {}));
+  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  fn->setAttr("qc.kernel", b.getStringAttr(key));
+  Block *entry = fn.addEntryBlock();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(entry);
+  w = entry->getArgument(0);
+  unsigned i = 1;
+  if (q8) {
+    xq = entry->getArgument(i++);
+    xd = entry->getArgument(i++);
+    xs = entry->getArgument(i++);
+  } else {
+    x = entry->getArgument(i++);
+  }
+  y = entry->getArgument(i++);
+  T = entry->getArgument(i++);
+  Value r0 = entry->getArgument(i++), r1 = entry->getArgument(i++);
+  if (L.kind == BlockLayout::Trits) {
+    tensorScale = loadScalar(idx(0), BlockLayout::F32);
+    std::string global = "qc_ternary_codebook_" + std::to_string(L.codebook.size());
+    auto type = MemRefType::get({int64_t(L.codebook.size())}, b.getF32Type());
+    if (!module.lookupSymbol(global)) {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(module.getBody());
+      memref::GlobalOp::create(
+          b, global, b.getStringAttr("private"), type,
+          DenseElementsAttr::get(RankedTensorType::get(type.getShape(),
+                                                       b.getF32Type()),
+                                 ArrayRef<float>(L.codebook)),
+          /*constant=*/true, /*alignment=*/nullptr);
+    }
+    codebook = memref::GetGlobalOp::create(b, type, global);
+  }
+  // Tokens in tiles of four (a decoded block serves four rows of x), then
+  // the remainder one at a time.
+  Value T4 = arith::MulIOp::create(
+      b, arith::DivUIOp::create(b, T, idx(4)), idx(4));
+  auto rows = scf::ForOp::create(b, r0, r1, idx(1));
+  b.setInsertionPointToStart(rows.getBody());
+  Value r = rows.getInductionVar();
+  for (auto [from, to, tile] : {std::tuple{idx(0), T4, int64_t(4)},
+                                std::tuple{T4, T, int64_t(1)}}) {
+    auto tiles = scf::ForOp::create(b, from, to, idx(tile));
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(tiles.getBody());
+    if (q8)
+      emitRowTileQ8(r, tiles.getInductionVar(), tile);
+    else
+      emitRowTileF32(r, tiles.getInductionVar(), tile);
+  }
+  b.setInsertionPointAfter(rows);
+  func::ReturnOp::create(b);
+  return fn;
+}
+
+/// The codec name of a weight type: a qtensor's format or a float tensor's
+/// element type.
+std::string formatOf(Type type) {
+  if (auto q = dyn_cast<QTensorType>(type))
+    return q.getFormat().getCodec()->name();
+  Type e = cast<RankedTensorType>(type).getElementType();
+  return e.isF32() ? "F32" : e.isF16() ? "F16" : "BF16";
+}
+
+struct QCLowerToCPUPass
+    : mlir::qc::impl::QCLowerToCPUBase<QCLowerToCPUPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    FailureOr<Target> tgt = parseTarget(target);
+    if (failed(tgt)) {
+      module.emitError("unknown target '") << target
+          << "' (native, avx512vnni, avxvnni or generic)";
+      return signalPassFailure();
+    }
+    // Every (format, rows, cols) a product reads, in program order.
+    struct Use {
+      std::string format;
+      int64_t rows, cols;
+      Operation *op;
+    };
+    std::vector<Use> uses;
+    module.walk([&](Operation *op) {
+      Value weight;
+      if (auto l = dyn_cast<LinearOp>(op))
+        weight = l.getWeight();
+      else if (auto l = dyn_cast<LogitsOp>(op))
+        weight = l.getWeight();
+      else
+        return;
+      ArrayRef<int64_t> shape =
+          isa<QTensorType>(weight.getType())
+              ? cast<QTensorType>(weight.getType()).getShape()
+              : cast<RankedTensorType>(weight.getType()).getShape();
+      uses.push_back({formatOf(weight.getType()), shape[0], shape[1], op});
+    });
+    std::vector<func::FuncOp> graphs(module.getOps<func::FuncOp>().begin(),
+                                     module.getOps<func::FuncOp>().end());
+    ImplicitLocOpBuilder b(module.getLoc(), module.getContext());
+    b.setInsertionPointToEnd(module.getBody());
+    std::set<std::string> done;
+    for (const Use &u : uses) {
+      std::string key = u.format + ":" + std::to_string(u.rows) + "x" +
+                        std::to_string(u.cols);
+      if (!done.insert(key).second)
+        continue;
+      std::string why;
+      BlockLayout layout = ::qc::cpu::describeBlockLayout(u.format, why);
+      if (!why.empty()) {
+        u.op->emitError("qc-lower-to-cpu: ") << why;
+        return signalPassFailure();
+      }
+      bool q8 = *tgt != Target::Generic && layout.kind != BlockLayout::Float &&
+                (layout.group == 16 || layout.group == 32);
+      std::string name = "qc_linear_" + std::to_string(done.size() - 1);
+      b.setLoc(u.op->getLoc());
+      KernelEmitter(b, layout, u.rows, u.cols, *tgt, q8)
+          .emit(name, q8 ? key + "@q8" : key, module);
+    }
+    // The runtime runs the graph around the kernels.
+    for (func::FuncOp f : graphs)
+      f.erase();
+  }
+};
+
+} // namespace

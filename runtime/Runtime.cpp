@@ -1,0 +1,468 @@
+//===- Runtime.cpp - Loads a compiled model and runs its graph ------------===//
+//
+// The graph (norms, RoPE, attention over the KV cache, SwiGLU, residuals)
+// runs here in C++; every matrix product, the output head included, calls
+// the generated kernel bound to its weight's format and shape, straight on
+// the packed bytes of the archive.
+//
+//===----------------------------------------------------------------------===//
+#include "qc/runtime.h"
+
+#include "ThreadPool.h"
+#include "qc/Formats/Codec.h"
+#include "qc/Model/Model.h"
+#include "qc/Tokenizer/Tokenizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+
+using qc::model::FormatError;
+
+namespace {
+
+/// A rank-1 memref descriptor as MLIR's C interface passes it.
+template <typename T> struct MemRef {
+  T *allocated, *aligned;
+  int64_t offset, size, stride;
+};
+template <typename T> MemRef<T> view(T *p, int64_t n) { return {p, p, 0, n, 1}; }
+
+using KernelF32 = void (*)(MemRef<const uint8_t> *, MemRef<const float> *,
+                           MemRef<float> *, int64_t, int64_t, int64_t);
+using KernelQ8 = void (*)(MemRef<const uint8_t> *, MemRef<const int8_t> *,
+                          MemRef<const float> *, MemRef<const int32_t> *,
+                          MemRef<float> *, int64_t, int64_t, int64_t);
+
+uint16_t toHalf(float f) {
+  _Float16 h = static_cast<_Float16>(f);
+  uint16_t u;
+  std::memcpy(&u, &h, 2);
+  return u;
+}
+float fromHalf(uint16_t u) {
+  _Float16 h;
+  std::memcpy(&h, &u, 2);
+  return float(h);
+}
+
+/// One weight bound to its kernel.
+struct Linear {
+  const qc::model::Tensor *tensor = nullptr;
+  int64_t rows = 0, cols = 0;
+  void *kernel = nullptr;
+  bool q8 = false;
+};
+
+/// Activations quantized per 32-block to int8 (zero padded to whole blocks),
+/// with the block scales and the sums of every 16 codes, as q8 kernels read.
+struct Q8Activations {
+  std::vector<int8_t> codes;
+  std::vector<float> scales;
+  std::vector<int32_t> sums;
+  void quantize(const float *x, int64_t T, int64_t K) {
+    int64_t Kp = (K + 31) / 32 * 32, blocks = Kp / 32;
+    codes.assign(T * Kp, 0);
+    scales.assign(T * blocks, 0.0f);
+    sums.assign(T * blocks * 2, 0);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t b = 0; b < blocks; ++b) {
+        const float *in = x + t * K + b * 32;
+        int64_t n = std::min<int64_t>(32, K - b * 32);
+        float amax = 0;
+        for (int64_t i = 0; i < n; ++i)
+          amax = std::max(amax, std::fabs(in[i]));
+        float d = amax / 127.0f, inv = d > 0 ? 1.0f / d : 0.0f;
+        scales[t * blocks + b] = d;
+        int8_t *out = &codes[t * Kp + b * 32];
+        for (int64_t i = 0; i < n; ++i) {
+          out[i] = int8_t(std::lrintf(in[i] * inv));
+          sums[(t * blocks + b) * 2 + i / 16] += out[i];
+        }
+      }
+  }
+};
+
+} // namespace
+
+struct qc_model {
+  qc::model::Model model;
+  qc::model::Config cfg;
+  std::unique_ptr<qc::Tokenizer> tokenizer;
+  std::unique_ptr<qc::runtime::ThreadPool> pool;
+  std::string error, piece;
+  bool kvF32 = false;
+
+  struct Layer {
+    const float *attnNorm, *ffnNorm;
+    const float *bq = nullptr, *bk = nullptr, *bv = nullptr;
+    Linear q, k, v, o, gate, up, down;
+    std::vector<uint16_t> keys16, values16;
+    std::vector<float> keys32, values32;
+  };
+  std::vector<Layer> layers;
+  Linear output;
+  const qc::model::Tensor *embedding = nullptr;
+  std::unique_ptr<qc::formats::Codec> embeddingCodec;
+  const float *outputNorm = nullptr;
+  std::vector<float> ropeFreq;
+  Q8Activations q8;
+
+  const float *floats(const std::string &name, int64_t n);
+  Linear bind(const std::unordered_map<std::string, void *> &kernels,
+              const std::string &name);
+  void project(const Linear &L, const float *x, float *y, int64_t T);
+  void forward(const int32_t *tokens, int64_t T, int64_t pos, bool all,
+               float *logits);
+};
+
+const float *qc_model::floats(const std::string &name, int64_t n) {
+  const qc::model::Tensor &t = model.tensor(name);
+  if (t.format != "F32" || t.numElements() != n)
+    throw FormatError("weight '" + name + "' must be " + std::to_string(n) +
+                      " F32 values, the archive has " + t.format);
+  return reinterpret_cast<const float *>(t.bytes.data());
+}
+
+Linear qc_model::bind(const std::unordered_map<std::string, void *> &kernels,
+                      const std::string &name) {
+  Linear L;
+  L.tensor = &model.tensor(name);
+  L.rows = L.tensor->rows();
+  L.cols = L.tensor->cols();
+  std::string key = L.tensor->format + ":" + std::to_string(L.rows) + "x" +
+                    std::to_string(L.cols);
+  if (auto it = kernels.find(key + "@q8"); it != kernels.end()) {
+    L.kernel = it->second;
+    L.q8 = true;
+  } else if (auto it = kernels.find(key); it != kernels.end()) {
+    L.kernel = it->second;
+  } else {
+    throw FormatError("weights file does not match the compiled model: no "
+                      "kernel for '" + name + "' (" + key + ")");
+  }
+  return L;
+}
+
+void qc_model::project(const Linear &L, const float *x, float *y, int64_t T) {
+  MemRef<const uint8_t> w = view(L.tensor->bytes.data(),
+                                 int64_t(L.tensor->bytes.size()));
+  MemRef<float> out = view(y, T * L.rows);
+  // Rows in chunks of 16 (a cache line of f32 results), several per thread.
+  int64_t grain = std::max<int64_t>(
+      16, (L.rows / (8 * pool->size()) + 15) / 16 * 16);
+  if (L.q8) {
+    q8.quantize(x, T, L.cols);
+    MemRef<const int8_t> xq = view<const int8_t>(q8.codes.data(),
+                                                 int64_t(q8.codes.size()));
+    MemRef<const float> xd = view<const float>(q8.scales.data(),
+                                               int64_t(q8.scales.size()));
+    MemRef<const int32_t> xs = view<const int32_t>(q8.sums.data(),
+                                                   int64_t(q8.sums.size()));
+    auto fn = reinterpret_cast<KernelQ8>(L.kernel);
+    pool->parallelFor(L.rows, grain, [&](int64_t r0, int64_t r1) {
+      MemRef<const uint8_t> wc = w;
+      MemRef<const int8_t> a = xq;
+      MemRef<const float> b = xd;
+      MemRef<const int32_t> c = xs;
+      MemRef<float> o = out;
+      fn(&wc, &a, &b, &c, &o, T, r0, r1);
+    });
+    return;
+  }
+  MemRef<const float> in = view(x, T * L.cols);
+  auto fn = reinterpret_cast<KernelF32>(L.kernel);
+  pool->parallelFor(L.rows, grain, [&](int64_t r0, int64_t r1) {
+    MemRef<const uint8_t> wc = w;
+    MemRef<const float> a = in;
+    MemRef<float> o = out;
+    fn(&wc, &a, &o, T, r0, r1);
+  });
+}
+
+namespace {
+
+void rmsNorm(const float *x, const float *w, float *y, int64_t n, float eps) {
+  double ss = 0;
+  for (int64_t i = 0; i < n; ++i)
+    ss += double(x[i]) * x[i];
+  float scale = 1.0f / std::sqrt(float(ss / double(n)) + eps);
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = x[i] * scale * w[i];
+}
+
+void rope(float *v, int64_t width, int64_t headDim, int64_t pos,
+          const qc::model::Config &c, const std::vector<float> &freq) {
+  for (int64_t h = 0; h < width; h += headDim)
+    for (int64_t i = 0; i < headDim / 2; ++i) {
+      float angle = float(pos) * c.ropeFreqScale * freq[i];
+      float cs = std::cos(angle), sn = std::sin(angle);
+      int64_t a = c.ropeNeox ? h + i : h + 2 * i;
+      int64_t b = c.ropeNeox ? h + i + headDim / 2 : h + 2 * i + 1;
+      float x0 = v[a], x1 = v[b];
+      v[a] = x0 * cs - x1 * sn;
+      v[b] = x0 * sn + x1 * cs;
+    }
+}
+
+} // namespace
+
+void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
+                       bool all, float *logits) {
+  const int64_t D = cfg.dim, F = cfg.hidden, KV = cfg.kvDim();
+  const int64_t hd = cfg.headDim(), group = cfg.heads / cfg.kvHeads;
+  if (T <= 0 || pos < 0 || pos + T > cfg.context)
+    throw FormatError("positions " + std::to_string(pos) + ".." +
+                      std::to_string(pos + T - 1) +
+                      " exceed the context of " + std::to_string(cfg.context));
+  std::vector<float> x(T * D), xn(T * D), q(T * D), k(T * KV), v(T * KV);
+  std::vector<float> att(T * D), o(T * D), g(T * F), u(T * F);
+  int64_t embRow = embeddingCodec->rowBytes(D),
+          embHeader = embeddingCodec->headerBytes();
+  std::vector<uint8_t> row(embHeader + embRow);
+  for (int64_t t = 0; t < T; ++t) {
+    if (tokens[t] < 0 || tokens[t] >= cfg.vocab)
+      throw FormatError("token id " + std::to_string(tokens[t]) +
+                        " is outside the vocabulary");
+    // Only the looked-up row is decoded (with the tensor header, if any).
+    const uint8_t *src = embedding->bytes.data();
+    std::memcpy(row.data(), src, embHeader);
+    std::memcpy(row.data() + embHeader, src + embHeader + tokens[t] * embRow,
+                embRow);
+    embeddingCodec->dequantize(row.data(), 1, D, &x[t * D]);
+  }
+  const float scale = 1.0f / std::sqrt(float(hd));
+  for (Layer &L : layers) {
+    for (int64_t t = 0; t < T; ++t)
+      rmsNorm(&x[t * D], L.attnNorm, &xn[t * D], D, cfg.normEps);
+    project(L.q, xn.data(), q.data(), T);
+    project(L.k, xn.data(), k.data(), T);
+    project(L.v, xn.data(), v.data(), T);
+    for (int64_t t = 0; t < T; ++t) {
+      if (L.bq) {
+        for (int64_t i = 0; i < D; ++i) q[t * D + i] += L.bq[i];
+        for (int64_t i = 0; i < KV; ++i) k[t * KV + i] += L.bk[i];
+        for (int64_t i = 0; i < KV; ++i) v[t * KV + i] += L.bv[i];
+      }
+      rope(&q[t * D], D, hd, pos + t, cfg, ropeFreq);
+      rope(&k[t * KV], KV, hd, pos + t, cfg, ropeFreq);
+      int64_t at = (pos + t) * KV;
+      if (kvF32) {
+        std::copy_n(&k[t * KV], KV, &L.keys32[at]);
+        std::copy_n(&v[t * KV], KV, &L.values32[at]);
+      } else {
+        for (int64_t i = 0; i < KV; ++i) {
+          L.keys16[at + i] = toHalf(k[t * KV + i]);
+          L.values16[at + i] = toHalf(v[t * KV + i]);
+        }
+      }
+    }
+    // Attention: one job per (token, head).
+    pool->parallelFor(T * cfg.heads, 1, [&](int64_t b, int64_t e) {
+      std::vector<float> scores(pos + T), key(hd), val(hd);
+      for (int64_t job = b; job < e; ++job) {
+        int64_t t = job / cfg.heads, h = job % cfg.heads;
+        const float *qh = &q[t * D + h * hd];
+        int64_t kvOff = (h / group) * hd, n = pos + t + 1;
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < n; ++j) {
+          float s = 0;
+          if (kvF32) {
+            const float *kj = &L.keys32[j * KV + kvOff];
+            for (int64_t i = 0; i < hd; ++i) s += qh[i] * kj[i];
+          } else {
+            const uint16_t *kj = &L.keys16[j * KV + kvOff];
+            for (int64_t i = 0; i < hd; ++i) s += qh[i] * fromHalf(kj[i]);
+          }
+          scores[j] = s * scale;
+          mx = std::max(mx, scores[j]);
+        }
+        double sum = 0;
+        for (int64_t j = 0; j < n; ++j)
+          sum += scores[j] = std::exp(scores[j] - mx);
+        float *out = &att[t * D + h * hd];
+        std::fill_n(out, hd, 0.0f);
+        for (int64_t j = 0; j < n; ++j) {
+          float p = float(scores[j] / sum);
+          if (kvF32) {
+            const float *vj = &L.values32[j * KV + kvOff];
+            for (int64_t i = 0; i < hd; ++i) out[i] += p * vj[i];
+          } else {
+            const uint16_t *vj = &L.values16[j * KV + kvOff];
+            for (int64_t i = 0; i < hd; ++i) out[i] += p * fromHalf(vj[i]);
+          }
+        }
+      }
+    });
+    project(L.o, att.data(), o.data(), T);
+    for (int64_t i = 0; i < T * D; ++i)
+      x[i] += o[i];
+    for (int64_t t = 0; t < T; ++t)
+      rmsNorm(&x[t * D], L.ffnNorm, &xn[t * D], D, cfg.normEps);
+    project(L.gate, xn.data(), g.data(), T);
+    project(L.up, xn.data(), u.data(), T);
+    for (int64_t i = 0; i < T * F; ++i)
+      g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    project(L.down, g.data(), o.data(), T);
+    for (int64_t i = 0; i < T * D; ++i)
+      x[i] += o[i];
+  }
+  int64_t first = all ? 0 : T - 1, n = T - first;
+  for (int64_t t = 0; t < n; ++t)
+    rmsNorm(&x[(first + t) * D], outputNorm, &xn[t * D], D, cfg.normEps);
+  project(output, xn.data(), logits, n);
+}
+
+extern "C" {
+
+int qc_runtime_abi_version(void) { return QC_RUNTIME_ABI_VERSION; }
+
+qc_model *qc_model_load(const qc_kernel_table *table, const char *weights,
+                        const qc_options *options, char *error,
+                        size_t errorSize) {
+  auto fail = [&](const std::string &why) -> qc_model * {
+    if (error && errorSize)
+      std::snprintf(error, errorSize, "%s", why.c_str());
+    return nullptr;
+  };
+  if (!table)
+    return fail("no kernel table");
+  if (!weights)
+    weights = table->weights;
+  if (!weights || !*weights)
+    return fail("no weights file given");
+  try {
+    auto m = std::make_unique<qc_model>();
+    m->model = qc::model::readModel(weights);
+    m->model.validate();
+    m->cfg = m->model.config;
+    qc_options defaults{};
+    const qc_options &opt = options ? *options : defaults;
+    if (opt.context > 0)
+      m->cfg.context = std::min(m->cfg.context, opt.context);
+    m->kvF32 = opt.kv_f32 != 0;
+    int threads = opt.threads > 0
+                      ? opt.threads
+                      : int(std::max(1u, std::thread::hardware_concurrency()));
+    m->pool = std::make_unique<qc::runtime::ThreadPool>(threads);
+    m->tokenizer = std::make_unique<qc::Tokenizer>(m->model.vocab);
+
+    std::unordered_map<std::string, void *> kernels;
+    for (int64_t i = 0; i < table->count; ++i)
+      kernels[table->kernels[i].key] = table->kernels[i].fn;
+    const auto &c = m->cfg;
+    m->embedding = &m->model.tensor("token_embd.weight");
+    m->embeddingCodec = qc::formats::makeCodec(m->embedding->format);
+    if (!m->embeddingCodec)
+      throw FormatError("token_embd.weight has unknown format " +
+                        m->embedding->format);
+    m->outputNorm = m->floats("output_norm.weight", c.dim);
+    m->output = m->bind(kernels, c.tiedOutput ? "token_embd.weight"
+                                              : "output.weight");
+    for (int64_t i = 0; i < c.headDim() / 2; ++i)
+      m->ropeFreq.push_back(
+          std::pow(c.ropeTheta, -2.0f * float(i) / float(c.headDim())));
+    for (int64_t l = 0; l < c.layers; ++l) {
+      std::string p = "blk." + std::to_string(l) + ".";
+      qc_model::Layer L;
+      L.attnNorm = m->floats(p + "attn_norm.weight", c.dim);
+      L.ffnNorm = m->floats(p + "ffn_norm.weight", c.dim);
+      if (c.qkvBias) {
+        L.bq = m->floats(p + "attn_q.bias", c.dim);
+        L.bk = m->floats(p + "attn_k.bias", c.kvDim());
+        L.bv = m->floats(p + "attn_v.bias", c.kvDim());
+      }
+      L.q = m->bind(kernels, p + "attn_q.weight");
+      L.k = m->bind(kernels, p + "attn_k.weight");
+      L.v = m->bind(kernels, p + "attn_v.weight");
+      L.o = m->bind(kernels, p + "attn_output.weight");
+      L.gate = m->bind(kernels, p + "ffn_gate.weight");
+      L.up = m->bind(kernels, p + "ffn_up.weight");
+      L.down = m->bind(kernels, p + "ffn_down.weight");
+      size_t cache = size_t(c.context) * size_t(c.kvDim());
+      if (m->kvF32) {
+        L.keys32.resize(cache);
+        L.values32.resize(cache);
+      } else {
+        L.keys16.resize(cache);
+        L.values16.resize(cache);
+      }
+      m->layers.push_back(std::move(L));
+    }
+    return m.release();
+  } catch (const std::exception &e) {
+    return fail(std::string(weights) + ": " + e.what());
+  }
+}
+
+void qc_model_free(qc_model *model) { delete model; }
+int64_t qc_model_vocab(const qc_model *m) { return m->cfg.vocab; }
+int64_t qc_model_context(const qc_model *m) { return m->cfg.context; }
+int32_t qc_model_bos(const qc_model *m) { return m->model.vocab.bos; }
+int32_t qc_model_eos(const qc_model *m) { return m->model.vocab.eos; }
+const char *qc_model_error(const qc_model *m) { return m->error.c_str(); }
+
+int qc_model_eval(qc_model *m, const int32_t *tokens, int64_t count,
+                  int64_t pos, int allLogits, float *logits) {
+  try {
+    m->forward(tokens, count, pos, allLogits != 0, logits);
+    return 0;
+  } catch (const std::exception &e) {
+    m->error = e.what();
+    return -1;
+  }
+}
+
+int64_t qc_tokenize(const qc_model *m, const char *text, int addBos,
+                    int32_t *ids, int64_t capacity) {
+  std::vector<int32_t> out = m->tokenizer->encode(text, addBos != 0);
+  std::copy_n(out.begin(), std::min<int64_t>(capacity, int64_t(out.size())),
+              ids);
+  return int64_t(out.size());
+}
+
+const char *qc_token_text(qc_model *m, int32_t id) {
+  m->piece = id >= 0 && id < m->cfg.vocab ? m->tokenizer->decode(id) : "";
+  return m->piece.c_str();
+}
+
+int32_t qc_sample(const float *logits, int64_t vocab, const qc_sampler *s,
+                  uint64_t *state) {
+  if (!s || s->temperature <= 0)
+    return int32_t(std::max_element(logits, logits + vocab) - logits);
+  std::vector<std::pair<float, int32_t>> c(vocab);
+  for (int64_t i = 0; i < vocab; ++i)
+    c[i] = {logits[i] / s->temperature, int32_t(i)};
+  int64_t k = s->top_k > 0 ? std::min<int64_t>(s->top_k, vocab) : vocab;
+  std::partial_sort(c.begin(), c.begin() + k, c.end(),
+                    [](auto &a, auto &b) { return a.first > b.first; });
+  c.resize(k);
+  double sum = 0;
+  for (auto &e : c)
+    sum += e.first = std::exp(e.first - c[0].first);
+  // Nucleus: the smallest prefix whose probability reaches top_p.
+  if (s->top_p > 0 && s->top_p < 1) {
+    double acc = 0;
+    size_t keep = 0;
+    while (keep < c.size() && acc < s->top_p * sum)
+      acc += c[keep++].first;
+    c.resize(std::max<size_t>(1, keep));
+    sum = acc;
+  }
+  // splitmix64 step: a reproducible stream from the seed.
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  double r = double(z >> 11) / double(1ull << 53) * sum;
+  for (auto &e : c)
+    if ((r -= e.first) <= 0)
+      return e.second;
+  return c.back().second;
+}
+
+} // extern "C"

@@ -1,0 +1,91 @@
+/*===- qc/runtime.h - The qc runtime's C ABI -------------------*- C -*-===*
+ *
+ * A compiled qc model is generated kernels (one per weight format and shape)
+ * plus this runtime: it loads the weights archive, runs the transformer
+ * graph on a thread pool with an f16 KV cache, and calls the kernels for
+ * every matrix product. The header is C, versioned, and free of LLVM.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef QC_RUNTIME_H
+#define QC_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped on every incompatible change of this header. */
+#define QC_RUNTIME_ABI_VERSION 1
+int qc_runtime_abi_version(void);
+
+/* One generated kernel: `key` is "<format>:<rows>x<cols>" with "@q8" added
+ * when the kernel takes activations quantized to int8 per 32-block; `fn` is
+ * the kernel's C interface (_mlir_ciface_...). */
+typedef struct qc_kernel {
+  const char *key;
+  void *fn;
+} qc_kernel;
+
+typedef struct qc_kernel_table {
+  int64_t count;
+  const qc_kernel *kernels;
+  const char *weights; /* archive the model was compiled from */
+} qc_kernel_table;
+
+typedef struct qc_model qc_model;
+
+typedef struct qc_options {
+  int threads;       /* 0: all cores */
+  int64_t context;   /* 0: the model's context */
+  int kv_f32;        /* keep the KV cache in f32 instead of f16 */
+} qc_options;
+
+/* Loads `weights` (NULL: the table's own) and binds every weight to a kernel
+ * of `table`. On failure returns NULL and writes the reason to `error`. */
+qc_model *qc_model_load(const qc_kernel_table *table, const char *weights,
+                        const qc_options *options, char *error,
+                        size_t error_size);
+void qc_model_free(qc_model *model);
+
+/* In a program or library quant-compile built: the model's own kernels, and
+ * qc_model_load with them. */
+const qc_kernel_table *qc_kernels(void);
+qc_model *qc_open(const char *weights, const qc_options *options, char *error,
+                  size_t error_size);
+
+int64_t qc_model_vocab(const qc_model *model);
+int64_t qc_model_context(const qc_model *model);
+int32_t qc_model_bos(const qc_model *model);
+int32_t qc_model_eos(const qc_model *model);
+
+/* Runs `count` tokens at positions pos..pos+count-1, appending to the KV
+ * cache. Writes count x vocab logits when `all_logits`, else the last
+ * token's vocab logits. Returns 0, or -1 with qc_model_error set. */
+int qc_model_eval(qc_model *model, const int32_t *tokens, int64_t count,
+                  int64_t pos, int all_logits, float *logits);
+const char *qc_model_error(const qc_model *model);
+
+/* Token ids of `text` (BOS first when add_bos). Returns the number of ids,
+ * which may exceed `capacity` (then only `capacity` are written). */
+int64_t qc_tokenize(const qc_model *model, const char *text, int add_bos,
+                    int32_t *ids, int64_t capacity);
+/* The text of one token; valid until the next call on this model. */
+const char *qc_token_text(qc_model *model, int32_t id);
+
+typedef struct qc_sampler {
+  float temperature; /* <= 0: greedy */
+  int top_k;         /* <= 0: all */
+  float top_p;       /* >= 1: all */
+  uint64_t seed;
+} qc_sampler;
+/* Picks the next token from `vocab` logits; `state` carries the random
+ * generator between calls (initialise it to the seed). */
+int32_t qc_sample(const float *logits, int64_t vocab, const qc_sampler *s,
+                  uint64_t *state);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* QC_RUNTIME_H */
