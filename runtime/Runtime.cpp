@@ -342,8 +342,8 @@ qc_model *qc_model_load(const qc_kernel_table *table, const char *weights,
     m->cfg = m->model.config;
     qc_options defaults{};
     const qc_options &opt = options ? *options : defaults;
-    if (opt.context > 0)
-      m->cfg.context = std::min(m->cfg.context, opt.context);
+    if (opt.context > 0) // may exceed the trained context, as llama.cpp's -c
+      m->cfg.context = opt.context;
     m->kvF32 = opt.kv_f32 != 0;
     int threads = opt.threads > 0
                       ? opt.threads

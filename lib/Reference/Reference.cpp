@@ -135,6 +135,15 @@ Divergence divergence(const float *p, const float *q, int64_t positions,
                     (double(b[i]) - mb - std::log(zb)));
     }
     d.kl += std::max(0.0, kl);
+    double dot = 0, na = 0, nb = 0;
+    for (int64_t i = 0; i < vocab; ++i) {
+      d.maxAbs = std::max(d.maxAbs, std::fabs(double(a[i]) - double(b[i])));
+      dot += double(a[i]) * b[i];
+      na += double(a[i]) * a[i];
+      nb += double(b[i]) * b[i];
+    }
+    if (na > 0 && nb > 0)
+      d.minCosine = std::min(d.minCosine, dot / std::sqrt(na * nb));
     d.top1 += (std::max_element(a, a + vocab) - a) ==
               (std::max_element(b, b + vocab) - b);
   }

@@ -19,6 +19,9 @@
 #include "qc/Analysis/Importance.h"
 #include "qc/Reference/Reference.h"
 #include "qc/Tokenizer/Tokenizer.h"
+#include "qc/runtime.h"
+
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -35,16 +38,20 @@ namespace {
 
 struct Options {
   std::string command, model, tokenizer, prompt, file, output, baseline;
-  int64_t tokens = 64, ctx = 256, chunks = 0;
+  std::string compiled; // a library quant-compile built
+  int64_t tokens = 64, ctx = 256, chunks = 0, threads = 0;
+  int64_t pp = 512, tg = 128, repetitions = 3;
   double maxDelta = -1;
 };
 
 [[noreturn]] void usage(const std::string &why) {
   std::fprintf(stderr,
                "quant-run: %s\n"
-               "usage: quant-run generate|perplexity|tokenize -m MODEL "
+               "usage: quant-run generate|perplexity|kld|bench|tokenize|info|"
+               "imatrix -m MODEL [--compiled LIB.so] [-t THREADS] "
                "[--tokenizer TOK] [-p PROMPT] [-n N] [-f TEXT] [--ctx N] "
-               "[--chunks N]\n",
+               "[--chunks N] [--baseline MODEL] [--max-delta D] [--pp N] "
+               "[--tg N] [-r N]\n",
                why.c_str());
   std::exit(2);
 }
@@ -77,6 +84,11 @@ Options parse(int argc, char **argv) {
     else if (a == "-f" || a == "--file") o.file = value();
     else if (a == "-o" || a == "--output") o.output = value();
     else if (a == "--baseline") o.baseline = value();
+    else if (a == "--compiled") o.compiled = value();
+    else if (a == "-t") o.threads = number("-t", value(), 0, 1024);
+    else if (a == "--pp") o.pp = number("--pp", value(), 1, 1 << 20);
+    else if (a == "--tg") o.tg = number("--tg", value(), 1, 1 << 20);
+    else if (a == "-r") o.repetitions = number("-r", value(), 1, 1000);
     else if (a == "--max-delta") {
       const char *v = value();
       char *end = nullptr;
@@ -104,20 +116,77 @@ std::string readFile(const std::string &path) {
   return ss.str();
 }
 
+/// Runs a model: on the float reference, or (--compiled) on the kernels of
+/// a library quant-compile built, through the runtime.
+class Engine {
+public:
+  Engine(const model::Model &m, const Options &o, int64_t context) {
+    if (o.compiled.empty()) {
+      reference = std::make_unique<FloatModel>(m, context);
+      return;
+    }
+    library = dlopen(o.compiled.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!library)
+      throw model::FormatError(o.compiled + ": " + dlerror());
+    auto *table = static_cast<const qc_kernel_table *>(
+        dlsym(library, "qc_compiled_kernels"));
+    if (!table)
+      throw model::FormatError(o.compiled +
+                               ": not a library quant-compile built (no "
+                               "qc_compiled_kernels)");
+    qc_options opt{int(o.threads), context, 0};
+    char error[1024];
+    compiled = qc_model_load(table, o.model.c_str(), &opt, error, sizeof error);
+    if (!compiled)
+      throw model::FormatError(error);
+  }
+  ~Engine() {
+    if (compiled)
+      qc_model_free(compiled);
+    if (library)
+      dlclose(library);
+  }
+  Engine(const Engine &) = delete;
+  Engine &operator=(const Engine &) = delete;
+
+  /// Logits of all `count` tokens, or (all = false) of the last one.
+  void eval(const int32_t *tokens, int64_t count, int64_t pos, float *logits,
+            bool all = true) {
+    if (reference) {
+      if (all) {
+        reference->forward(tokens, count, pos, logits);
+        return;
+      }
+      int64_t vocab = reference->config().vocab;
+      std::vector<float> every(count * vocab);
+      reference->forward(tokens, count, pos, every.data());
+      std::copy_n(&every[(count - 1) * vocab], vocab, logits);
+      return;
+    }
+    if (qc_model_eval(compiled, tokens, count, pos, all, logits) != 0)
+      throw model::FormatError(qc_model_error(compiled));
+  }
+
+private:
+  std::unique_ptr<FloatModel> reference;
+  void *library = nullptr;
+  qc_model *compiled = nullptr;
+};
+
 int generate(const model::Model &m, const Options &o) {
   Tokenizer tok(m.vocab);
-  FloatModel fm(m);
+  Engine fm(m, o, m.config.context);
   std::vector<int32_t> ids = tok.encode(o.prompt, m.vocab.addBos);
   if (int64_t(ids.size()) + o.tokens > m.config.context)
     throw model::FormatError("prompt (" + std::to_string(ids.size()) +
                              " tokens) plus " + std::to_string(o.tokens) +
                              " new tokens exceed the context of " +
                              std::to_string(m.config.context));
-  std::vector<float> logits(ids.size() * m.config.vocab);
-  fm.forward(ids.data(), int64_t(ids.size()), 0, logits.data());
+  std::vector<float> logits(m.config.vocab);
+  fm.eval(ids.data(), int64_t(ids.size()), 0, logits.data(), false);
   std::string text = o.prompt;
   std::printf("%s", text.c_str());
-  const float *last = &logits[(ids.size() - 1) * m.config.vocab];
+  const float *last = logits.data();
   int64_t pos = int64_t(ids.size());
   for (int64_t i = 0; i < o.tokens; ++i) {
     int32_t next = int32_t(std::max_element(last, last + m.config.vocab) - last);
@@ -125,9 +194,7 @@ int generate(const model::Model &m, const Options &o) {
       break;
     std::printf("%s", tok.decode(next).c_str());
     std::fflush(stdout);
-    logits.resize(m.config.vocab);
-    fm.forward(&next, 1, pos++, logits.data());
-    last = logits.data();
+    fm.eval(&next, 1, pos++, logits.data(), false);
   }
   std::printf("\n");
   return 0;
@@ -142,12 +209,12 @@ PerplexityResult measurePerplexity(const model::Model &m,
                  "quant-run: warning: --ctx %lld exceeds the model's trained "
                  "context of %lld (llama-perplexity allows it too)\n",
                  (long long)ctx, (long long)m.config.context);
-  FloatModel fm(m, std::max(ctx, m.config.context));
+  Engine fm(m, o, std::max(ctx, m.config.context));
   auto start = std::chrono::steady_clock::now();
   PerplexityResult r = qc::perplexity(
       ids, ctx, m.config.vocab, m.vocab.addBos ? m.vocab.bos : -1, o.chunks,
       [] {}, [&](const int32_t *t, int64_t n, int64_t pos, float *l) {
-        fm.forward(t, n, pos, l);
+        fm.eval(t, n, pos, l);
       });
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                               start)
@@ -172,7 +239,9 @@ int perplexity(const model::Model &m, const Options &o) {
   if (o.baseline.empty())
     return 0;
   model::Model base = model::readModel(o.baseline, o.tokenizer);
-  PerplexityResult b = measurePerplexity(base, ids, o);
+  Options floatRun = o;
+  floatRun.compiled.clear(); // the baseline runs on the float reference
+  PerplexityResult b = measurePerplexity(base, ids, floatRun);
   double delta = r.perplexity - b.perplexity;
   bool pass = delta <= o.maxDelta;
   std::printf("baseline PPL = %.4f, delta %+.4f (max %.4f): %s\n",
@@ -200,28 +269,72 @@ int kld(const model::Model &m, const Options &o) {
   if (chunks == 0)
     throw model::FormatError("the text has fewer tokens than one window");
   int64_t context = std::max(ctx, m.config.context);
-  FloatModel fq(m, context), fb(base, context);
+  Engine fq(m, o, context);
+  FloatModel fb(base, context);
   std::vector<float> lq(ctx * vocab), lb(ctx * vocab);
-  double kl = 0, top1 = 0;
+  double kl = 0, top1 = 0, maxAbs = 0, minCosine = 1;
   int64_t positions = 0;
   for (int64_t c = 0; c < chunks; ++c) {
     std::vector<int32_t> window(ids.begin() + c * ctx,
                                 ids.begin() + (c + 1) * ctx);
     if (m.vocab.addBos && m.vocab.bos >= 0)
       window[0] = m.vocab.bos;
-    fq.forward(window.data(), ctx, 0, lq.data());
+    fq.eval(window.data(), ctx, 0, lq.data());
     fb.forward(window.data(), ctx, 0, lb.data());
     int64_t first = ctx / 2, n = ctx - 1 - first;
     Divergence d = divergence(lb.data() + first * vocab,
                               lq.data() + first * vocab, n, vocab);
     kl += d.kl * double(n);
     top1 += d.top1 * double(n);
+    maxAbs = std::max(maxAbs, d.maxAbs);
+    minCosine = std::min(minCosine, d.minCosine);
     positions += n;
   }
   std::printf("chunks %lld, positions %lld\n", (long long)chunks,
               (long long)positions);
   std::printf("mean KLD = %.6f, top-1 agreement = %.2f%%\n",
               kl / double(positions), 100.0 * top1 / double(positions));
+  std::printf("max |logit difference| = %.6f, min cosine = %.8f\n", maxAbs,
+              minCosine);
+  return 0;
+}
+
+/// llama-bench's measures: a prompt of --pp tokens in one batch (prompt
+/// processing), then --tg tokens one at a time (generation), each repeated
+/// -r times on a fresh cache; time to first token = prompt + one token.
+int bench(const model::Model &m, const Options &o) {
+  if (o.compiled.empty())
+    usage("bench needs --compiled LIB.so (the float reference is not timed)");
+  int64_t need = std::max(o.pp, o.tg) + 1;
+  Engine e(m, o, std::max(m.config.context, need));
+  std::vector<int32_t> prompt(o.pp);
+  for (int64_t i = 0; i < o.pp; ++i) // arbitrary ids, as llama-bench uses
+    prompt[i] = int32_t((i * 7919 + 13) % m.config.vocab);
+  std::vector<float> logits(m.config.vocab);
+  using clock = std::chrono::steady_clock;
+  auto seconds = [](clock::time_point a) {
+    return std::chrono::duration<double>(clock::now() - a).count();
+  };
+  e.eval(prompt.data(), std::min<int64_t>(o.pp, 16), 0, logits.data(), false);
+  double pp = 0, tg = 0, ttft = 0;
+  for (int64_t r = 0; r < o.repetitions; ++r) {
+    auto t0 = clock::now();
+    e.eval(prompt.data(), o.pp, 0, logits.data(), false);
+    pp += seconds(t0);
+    int32_t next = 1;
+    e.eval(&next, 1, o.pp, logits.data(), false);
+    ttft += seconds(t0);
+    auto t1 = clock::now();
+    for (int64_t i = 0; i < o.tg; ++i)
+      e.eval(&next, 1, i, logits.data(), false);
+    tg += seconds(t1);
+  }
+  double n = double(o.repetitions);
+  std::printf("model: %s, threads %lld\n", o.model.c_str(),
+              (long long)o.threads);
+  std::printf("pp%lld: %.2f tok/s\n", (long long)o.pp, double(o.pp) * n / pp);
+  std::printf("tg%lld: %.2f tok/s\n", (long long)o.tg, double(o.tg) * n / tg);
+  std::printf("time to first token: %.2f ms\n", 1000.0 * ttft / n);
   return 0;
 }
 
@@ -299,6 +412,8 @@ int main(int argc, char **argv) {
       return info(m);
     if (o.command == "kld")
       return kld(m, o);
+    if (o.command == "bench")
+      return bench(m, o);
     usage("unknown command '" + o.command + "'");
   } catch (const std::exception &e) {
     std::fprintf(stderr, "quant-run: error: %s\n", e.what());

@@ -58,10 +58,11 @@ private:
 };
 
 /// Mean KL divergence KL(P || Q) per position between two sets of logits
-/// (`positions` x `vocab` each), and the fraction of positions whose argmax
-/// agrees.
+/// (`positions` x `vocab` each), the fraction of positions whose argmax
+/// agrees, the largest absolute logit difference and the smallest cosine
+/// similarity of two positions' logit vectors.
 struct Divergence {
-  double kl = 0, top1 = 0;
+  double kl = 0, top1 = 0, maxAbs = 0, minCosine = 1;
 };
 Divergence divergence(const float *reference, const float *other,
                       int64_t positions, int64_t vocab);

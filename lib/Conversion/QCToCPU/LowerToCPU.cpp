@@ -83,6 +83,7 @@ private:
   Target target;
   bool q8;
   Value w, x, xq, xd, xs, y, T, tensorScale, codebook;
+  Value signOf, zeroBytes; // q8 symmetric path: sign of the block's codes
 };
 
 /// A little-endian f32/f16/bf16 at a byte offset of the weights, as f32.
@@ -313,10 +314,23 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
     Value g = loop.getInductionVar();
     Value blockBase = add(rowBase, mul(g, idx(L.blockBytes)));
     auto [d, m] = blockScale(blockBase);
-    Value u = arith::TruncIOp::create(b, i8s, codes(blockBase));
-    // Sum over the block of (d * u + c) * x, with c the minimum or
-    // -d * zero: d * dot(u, x) + c * sum(x).
-    Value c = m ? m : arith::MulFOp::create(b, d, f32(-float(L.zero))).getResult();
+    Value u = codes(blockBase);
+    // Symmetric formats: signed codes w = u - zero meet x as |w| (unsigned)
+    // and x * sign(w), so one vpdpbusd gives sum w * x. With a minimum m:
+    // sum (d * u + m) * x = d * dot(u, x) + m * sum(x), from the sums.
+    Value left, right;
+    if (m) {
+      left = arith::TruncIOp::create(b, i8s, u);
+    } else {
+      Value ws = arith::TruncIOp::create(
+          b, i8s, arith::SubIOp::create(b, u, i32Splat(G, int32_t(L.zero))));
+      Value zero8 = arith::ConstantOp::create(b, DenseElementsAttr::get(i8s, int8_t(0)));
+      Value negative = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, ws, zero8);
+      left = arith::SelectOp::create(b, negative,
+                                     arith::SubIOp::create(b, zero8, ws), ws);
+      signOf = negative;
+      zeroBytes = zero8;
+    }
     Value k0 = mul(g, idx(G));
     SmallVector<Value> next;
     SmallVector<Value> corrs;
@@ -324,19 +338,26 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
       Value t = add(t0, idx(j));
       Value a = vector::LoadOp::create(b, i8s, xq,
                                        ValueRange{add(mul(t, idx(Kp)), k0)});
-      Value dot = dotBytes(u, a);
+      if (!m)
+        a = arith::SelectOp::create(b, signOf,
+                                    arith::SubIOp::create(b, zeroBytes, a), a);
+      Value dot = dotBytes(left, a);
       Value blk = add(mul(t, idx(Kp / 32)), arith::DivUIOp::create(b, k0, idx(32)));
       Value dx = memref::LoadOp::create(b, xd, ValueRange{blk});
-      Value half = add(mul(t, idx(Kp / 16)), arith::DivUIOp::create(b, k0, idx(16)));
-      Value sum = memref::LoadOp::create(b, xs, ValueRange{half});
-      if (G == 32)
-        sum = add(sum, memref::LoadOp::create(b, xs, ValueRange{add(half, idx(1))}));
       Value scale = arith::MulFOp::create(b, d, dx);
       next.push_back(vector::FMAOp::create(
           b, arith::SIToFPOp::create(b, f32s, dot),
           vector::BroadcastOp::create(b, f32s, scale), loop.getRegionIterArg(j)));
+      if (!m) {
+        corrs.push_back(loop.getRegionIterArg(tile + j));
+        continue;
+      }
+      Value half = add(mul(t, idx(Kp / 16)), arith::DivUIOp::create(b, k0, idx(16)));
+      Value sum = memref::LoadOp::create(b, xs, ValueRange{half});
+      if (G == 32)
+        sum = add(sum, memref::LoadOp::create(b, xs, ValueRange{add(half, idx(1))}));
       Value corr = arith::MulFOp::create(
-          b, arith::MulFOp::create(b, c, dx),
+          b, arith::MulFOp::create(b, m, dx),
           arith::SIToFPOp::create(b, b.getF32Type(), sum));
       corrs.push_back(arith::AddFOp::create(b, loop.getRegionIterArg(tile + j), corr));
     }

@@ -1,0 +1,89 @@
+// RUN: quant-opt %s -split-input-file --qc-lower-to-cpu=target=avx512vnni | FileCheck %s --check-prefix=VNNI
+// RUN: quant-opt %s -split-input-file --qc-lower-to-cpu=target=avxvnni | FileCheck %s --check-prefix=AVXVNNI
+// RUN: quant-opt %s -split-input-file --qc-lower-to-cpu=target=generic | FileCheck %s --check-prefix=GENERIC
+
+// Q4_0 with int8 activations: nibbles shuffled into 32 lanes, shifted,
+// masked, centred; |w| and x * sign(w) meet in vpdpbusd on targets with
+// int8 dot products; elsewhere f32 activations and vector FMAs. One kernel per (format,
+// shape) however often it is used; the graph function is gone.
+// VNNI-NOT: func.func @graph
+// VNNI: func.func @qc_linear_0(%{{.+}}: memref<?xi8>, %{{.+}}: memref<?xi8>, %{{.+}}: memref<?xf32>, %{{.+}}: memref<?xi32>, %{{.+}}: memref<?xf32>, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) attributes {llvm.emit_c_interface, qc.kernel = "Q4_0:32x64@q8"}
+// VNNI: vector.load %{{.+}} : memref<?xi8>, vector<16xi8>
+// VNNI: vector.shuffle {{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+// VNNI: arith.shrui %{{.+}}, %{{.+}} : vector<32xi32>
+// VNNI: arith.constant dense<8> : vector<32xi32>
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
+// VNNI: vector.fma {{.*}} : vector<8xf32>
+// VNNI: vector.reduction <add>, {{.*}} fastmath<reassoc>
+// VNNI-NOT: qc_linear_1
+// AVXVNNI: llvm.call_intrinsic "llvm.x86.avxvnni.vpdpbusd.256"
+// GENERIC: func.func @qc_linear_0(%{{.+}}: memref<?xi8>, %{{.+}}: memref<?xf32>, %{{.+}}: memref<?xf32>, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) attributes {llvm.emit_c_interface, qc.kernel = "Q4_0:32x64"}
+// GENERIC-NOT: call_intrinsic
+// GENERIC: arith.sitofp %{{.+}} : vector<32xi32> to vector<32xf32>
+// GENERIC: vector.fma {{.*}} : vector<32xf32>
+module {
+  func.func @graph(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
+    %0 = qc.param "a" : !qc.qtensor<32x64, #qc.gguf<"Q4_0">>
+    %1 = qc.param "b" : !qc.qtensor<32x64, #qc.gguf<"Q4_0">>
+    %2 = qc.linear %x, %0 : tensor<?x64xf32>, !qc.qtensor<32x64, #qc.gguf<"Q4_0">> -> tensor<?x32xf32>
+    %3 = qc.linear %x, %1 : tensor<?x64xf32>, !qc.qtensor<32x64, #qc.gguf<"Q4_0">> -> tensor<?x32xf32>
+    return %3 : tensor<?x32xf32>
+  }
+}
+
+// -----
+
+// Float weights: f32 kernels on every target; a row of 20 ends in masked
+// loads of the weights (whole elements) and of x.
+// VNNI: qc.kernel = "F16:2x20"
+// VNNI: vector.constant_mask [20] : vector<32xi1>
+// VNNI: vector.maskedload %{{.+}} : memref<?xi8>, vector<64xi1>, vector<64xi8> into vector<64xi8>
+// VNNI: vector.bitcast %{{.+}} : vector<64xi8> to vector<32xf16>
+// VNNI: vector.maskedload %{{.+}} : memref<?xf32>, vector<32xi1>, vector<32xf32> into vector<32xf32>
+module {
+  func.func @graph(%x: tensor<?x20xf32>) -> tensor<?x2xf32> {
+    %0 = qc.param "f" : tensor<2x20xf16>
+    %1 = qc.linear %x, %0 : tensor<?x20xf32>, tensor<2x20xf16> -> tensor<?x2xf32>
+    return %1 : tensor<?x2xf32>
+  }
+}
+
+// -----
+
+// Ternary: the group's scale index picks a codebook entry (a constant
+// global) times the f32 tensor scale; weight trits come out of bytes by
+// multiply-shift digit extraction, no division.
+// VNNI: memref.global "private" constant @qc_ternary_codebook_27 : memref<27xf32>
+// VNNI: qc.kernel = "ternary<2,16,27>:4x64@q8"
+// VNNI: memref.get_global @qc_ternary_codebook_27
+// VNNI: arith.divui %{{.+}}, %{{.+}} : i32
+// VNNI: arith.constant dense<21846> : vector<16xi32>
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.128"
+module {
+  func.func @graph(%x: tensor<?x64xf32>) -> tensor<?x4xf32> {
+    %0 = qc.param "t" : !qc.qtensor<4x64, #qc.ternary<depth = 2, group = 16, scales = 27>>
+    %1 = qc.linear %x, %0 : tensor<?x64xf32>, !qc.qtensor<4x64, #qc.ternary<depth = 2, group = 16, scales = 27>> -> tensor<?x4xf32>
+    return %1 : tensor<?x4xf32>
+  }
+}
+
+// -----
+
+// Asymmetric uniform 5-bit: fields span two bytes (high byte shifted in),
+// and the minimum enters through the activations' per-16 sums.
+// VNNI: qc.kernel = "uniform<5,32,asym,f16>:8x64@q8"
+// VNNI: arith.shli %{{.+}}, %{{.+}} : vector<32xi32>
+// VNNI: arith.constant dense<31> : vector<32xi32>
+// VNNI: memref.load %{{.+}} : memref<?xi32>
+// VNNI: arith.sitofp %{{.+}} : i32 to f32
+module {
+  func.func @graph(%x: tensor<?x64xf32>) -> tensor<?x512xf32> {
+    %0 = qc.param "u" : !qc.qtensor<8x64, #qc.uniform<bits = 5, group = 32, symmetric = false, scale = f16>>
+    %1 = qc.param "e" : tensor<512x64xf32>
+    %2 = qc.linear %x, %0 : tensor<?x64xf32>, !qc.qtensor<8x64, #qc.uniform<bits = 5, group = 32, symmetric = false, scale = f16>> -> tensor<?x8xf32>
+    %3 = qc.logits %x, %1 : tensor<?x64xf32>, tensor<512x64xf32> -> tensor<?x512xf32>
+    return %3 : tensor<?x512xf32>
+  }
+}
+// The output head gets its kernel too.
+// VNNI: qc.kernel = "F32:512x64"
