@@ -38,16 +38,40 @@ using KernelQ8 = void (*)(MemRef<const uint8_t> *, MemRef<const int8_t> *,
                           MemRef<const float> *, MemRef<const int32_t> *,
                           MemRef<float> *, int64_t, int64_t, int64_t);
 
+// f16 <-> f32 by bit manipulation: the runtime is built for any x86-64, where
+// _Float16 conversions become library calls that dominated attention.
 uint16_t toHalf(float f) {
-  _Float16 h = static_cast<_Float16>(f);
-  uint16_t u;
-  std::memcpy(&u, &h, 2);
-  return u;
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000, mag = x & 0x7fffffff;
+  if (mag >= 0x7f800000) // inf or NaN
+    return uint16_t(sign | 0x7c00 | (mag > 0x7f800000 ? 0x200 : 0));
+  if (mag >= 0x477ff000) // rounds past the largest half
+    return uint16_t(sign | 0x7c00);
+  if (mag < 0x38800000) { // subnormal half: let the FPU round
+    float m;
+    uint32_t magBits = mag;
+    std::memcpy(&m, &magBits, 4);
+    return uint16_t(sign | uint32_t(std::lrint(double(m) * 16777216.0)));
+  }
+  // Normal: rebias the exponent and round to nearest even.
+  uint32_t rounded = mag + 0xfff + ((mag >> 13) & 1);
+  return uint16_t(sign | ((rounded - 0x38000000) >> 13));
 }
-float fromHalf(uint16_t u) {
-  _Float16 h;
-  std::memcpy(&h, &u, 2);
-  return float(h);
+float fromHalf(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16, em = h & 0x7fff, bits;
+  if (em >= 0x7c00) {
+    bits = sign | 0x7f800000 | ((em & 0x3ff) << 13);
+  } else if (em >= 0x400) {
+    bits = sign | ((em << 13) + 0x38000000);
+  } else { // subnormal or zero: em * 2^-24
+    float v = float(em) * (1.0f / 16777216.0f);
+    std::memcpy(&bits, &v, 4);
+    bits |= sign;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
 }
 
 /// One weight bound to its kernel.
@@ -152,9 +176,13 @@ void qc_model::project(const Linear &L, const float *x, float *y, int64_t T) {
   MemRef<const uint8_t> w = view(L.tensor->bytes.data(),
                                  int64_t(L.tensor->bytes.size()));
   MemRef<float> out = view(y, T * L.rows);
-  // Rows in chunks of 16 (a cache line of f32 results), several per thread.
-  int64_t grain = std::max<int64_t>(
-      16, (L.rows / (8 * pool->size()) + 15) / 16 * 16);
+  // Rows in multiples of 16 (a cache line of f32 results): a chunk's
+  // weights fit in L2 (kernels stream them once per tile of tokens), and
+  // every thread gets several chunks.
+  int64_t rowBytes = int64_t(L.tensor->bytes.size()) / L.rows;
+  int64_t grain = std::min(L.rows / (4 * pool->size()),
+                           (int64_t(256) << 10) / std::max<int64_t>(1, rowBytes));
+  grain = std::max<int64_t>(16, grain / 16 * 16);
   if (L.q8) {
     q8.quantize(x, T, L.cols);
     MemRef<const int8_t> xq = view<const int8_t>(q8.codes.data(),

@@ -26,6 +26,9 @@ namespace {
 
 enum class Target { Generic, AvxVnni, Avx512Vnni };
 
+/// Tokens that share one decode of a weight block.
+constexpr int64_t kTokenTile = 8;
+
 /// Resolves `native` from the host's CPU features.
 FailureOr<Target> parseTarget(StringRef name) {
   if (name == "generic") return Target::Generic;
@@ -75,7 +78,9 @@ private:
   Value weightsF32(Value rowBase, Value group, Value mask);
   void emitRowTileF32(Value r, Value t0, int64_t tile);
   void emitRowTileQ8(Value r, Value t0, int64_t tile);
+  void emitRowBlockQ8(Value r, Value t0, int64_t tile);
   Value dotBytes(Value u, Value a);
+  Value dotBytesInto(Value acc, Value u, Value a);
 
   ImplicitLocOpBuilder &b;
   const BlockLayout &L;
@@ -288,14 +293,19 @@ void KernelEmitter::emitRowTileF32(Value r, Value t0, int64_t tile) {
 
 /// sum over each 4 bytes of u (unsigned) times a (signed), as i32 lanes.
 Value KernelEmitter::dotBytes(Value u, Value a) {
-  int64_t lanes = L.group / 4;
+  return dotBytesInto(i32Splat(cast<VectorType>(u.getType()).getNumElements() / 4, 0), u, a);
+}
+
+/// acc + sum over each 4 bytes of u (unsigned) times a (signed).
+Value KernelEmitter::dotBytesInto(Value acc, Value u, Value a) {
+  int64_t lanes = cast<VectorType>(u.getType()).getNumElements() / 4;
   auto i32s = VectorType::get({lanes}, b.getI32Type());
   // LLVM 22's vpdpbusd intrinsics take the bytes as <N x i8>.
   std::string name = target == Target::Avx512Vnni ? "llvm.x86.avx512.vpdpbusd."
                                                   : "llvm.x86.avxvnni.vpdpbusd.";
   name += std::to_string(lanes * 32);
   return LLVM::CallIntrinsicOp::create(b, i32s, b.getStringAttr(name),
-                                       ValueRange{i32Splat(lanes, 0), u, a})
+                                       ValueRange{acc, u, a})
       .getResult(0);
 }
 
@@ -373,6 +383,107 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
   }
 }
 
+/// Eight rows at once for a tile of tokens (groups of 32): each row's block
+/// is decoded to unsigned codes and the 8x8 matrix of 4-byte chunks is
+/// transposed, so chunk q of all eight rows meets four bytes of x broadcast
+/// in one vpdpbusd and the lanes of the result are the rows' sums: no
+/// horizontal sums, scales as vectors, and the zero point enters as the
+/// accumulator's start value, -zero * sum(x).
+void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
+  constexpr int64_t R = 8;
+  int64_t groups = (K + 31) / 32, Kp = (K + 31) / 32 * 32;
+  auto f32s = VectorType::get({R}, b.getF32Type());
+  auto i32s = VectorType::get({R}, b.getI32Type());
+  auto i8s = VectorType::get({32}, b.getI8Type());
+  SmallVector<Value> rowBase;
+  for (int64_t i = 0; i < R; ++i)
+    rowBase.push_back(rowBaseOf(b, L, add(r, idx(i)), K));
+  SmallVector<Value> init(tile, f32Zeros(R));
+  auto loop = scf::ForOp::create(b, idx(0), idx(groups), idx(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value g = loop.getInductionVar();
+    SmallVector<Value> chunks, scales, mins;
+    for (int64_t i = 0; i < R; ++i) {
+      Value blockBase = add(rowBase[i], mul(g, idx(L.blockBytes)));
+      auto [d, m] = blockScale(blockBase);
+      scales.push_back(d);
+      if (m)
+        mins.push_back(m);
+      chunks.push_back(vector::BitCastOp::create(
+          b, i32s, arith::TruncIOp::create(b, i8s, codes(blockBase))));
+    }
+    // Transpose by interleaving: after level k, lane 2^k * j + e of a
+    // vector holds chunk j of its e-th row.
+    SmallVector<Value> level = chunks;
+    for (int64_t width = 1; level.size() > 1; width *= 2) {
+      SmallVector<Value> next;
+      int64_t n = cast<VectorType>(level[0].getType()).getNumElements();
+      for (size_t p = 0; p < level.size(); p += 2) {
+        SmallVector<int64_t> mask;
+        for (int64_t j = 0; j < n / width; ++j)
+          for (int64_t side = 0; side < 2; ++side)
+            for (int64_t e = 0; e < width; ++e)
+              mask.push_back(side * n + j * width + e);
+        next.push_back(vector::ShuffleOp::create(b, level[p], level[p + 1], mask));
+      }
+      level = next;
+    }
+    SmallVector<Value> W;
+    for (int64_t q = 0; q < 8; ++q)
+      W.push_back(vector::BitCastOp::create(
+          b, i8s,
+          vector::ExtractStridedSliceOp::create(b, level[0], ArrayRef<int64_t>{q * R},
+                                                ArrayRef<int64_t>{R},
+                                                ArrayRef<int64_t>{1})));
+    Value dvec = vector::FromElementsOp::create(b, f32s, scales);
+    Value mvec = mins.empty() ? Value()
+                              : vector::FromElementsOp::create(b, f32s, mins).getResult();
+    Value k0 = mul(g, idx(32));
+    SmallVector<Value> next;
+    for (int64_t j = 0; j < tile; ++j) {
+      Value t = add(t0, idx(j));
+      Value base = add(mul(t, idx(Kp)), k0);
+      Value half = add(mul(t, idx(Kp / 16)), arith::DivUIOp::create(b, k0, idx(16)));
+      Value sum = add(memref::LoadOp::create(b, xs, ValueRange{half}),
+                      memref::LoadOp::create(b, xs, ValueRange{add(half, idx(1))}));
+      Value acc = mvec ? i32Splat(R, 0)
+                       : vector::BroadcastOp::create(
+                             b, i32s,
+                             mul(sum, arith::ConstantIntOp::create(
+                                          b, b.getI32Type(), -L.zero)))
+                             .getResult();
+      for (int64_t q = 0; q < 8; ++q) {
+        Value four = vector::LoadOp::create(b, VectorType::get({4}, b.getI8Type()),
+                                            xq, ValueRange{add(base, idx(4 * q))});
+        Value word = vector::ExtractOp::create(
+            b, vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), four),
+            ArrayRef<int64_t>{0});
+        Value x4 = vector::BitCastOp::create(b, i8s,
+                                             vector::BroadcastOp::create(b, i32s, word));
+        acc = dotBytesInto(acc, W[q], x4);
+      }
+      Value blk = add(mul(t, idx(Kp / 32)), g);
+      Value dx = memref::LoadOp::create(b, xd, ValueRange{blk});
+      Value scale = arith::MulFOp::create(b, dvec, vector::BroadcastOp::create(b, f32s, dx));
+      Value out = vector::FMAOp::create(b, arith::SIToFPOp::create(b, f32s, acc), scale,
+                                        loop.getRegionIterArg(j));
+      if (mvec) {
+        Value xsum = arith::MulFOp::create(
+            b, dx, arith::SIToFPOp::create(b, b.getF32Type(), sum));
+        out = vector::FMAOp::create(b, mvec,
+                                    vector::BroadcastOp::create(b, f32s, xsum), out);
+      }
+      next.push_back(out);
+    }
+    scf::YieldOp::create(b, next);
+  }
+  for (int64_t j = 0; j < tile; ++j)
+    vector::StoreOp::create(b, loop.getResult(j), y,
+                            ValueRange{add(mul(add(t0, idx(j)), idx(N)), r)});
+}
+
 func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
                                  ModuleOp module) {
   auto bytes = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
@@ -417,24 +528,38 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     }
     codebook = memref::GetGlobalOp::create(b, type, global);
   }
-  // Tokens in tiles of four (a decoded block serves four rows of x), then
-  // the remainder one at a time.
-  Value T4 = arith::MulIOp::create(
-      b, arith::DivUIOp::create(b, T, idx(4)), idx(4));
-  auto rows = scf::ForOp::create(b, r0, r1, idx(1));
-  b.setInsertionPointToStart(rows.getBody());
-  Value r = rows.getInductionVar();
-  for (auto [from, to, tile] : {std::tuple{idx(0), T4, int64_t(4)},
-                                std::tuple{T4, T, int64_t(1)}}) {
+  // Tokens in tiles (a decoded block serves a whole tile), then the rest
+  // one at a time. Tiles are the outer loop: a tile's activations stay in
+  // L1 while the rows stream past (the runtime hands out row ranges sized
+  // for L2).
+  Value Tt = arith::MulIOp::create(
+      b, arith::DivUIOp::create(b, T, idx(kTokenTile)), idx(kTokenTile));
+  for (auto [from, to, tile] : {std::tuple{idx(0), Tt, kTokenTile},
+                                std::tuple{Tt, T, int64_t(1)}}) {
     auto tiles = scf::ForOp::create(b, from, to, idx(tile));
-    OpBuilder::InsertionGuard inner(b);
+    OpBuilder::InsertionGuard outer(b);
     b.setInsertionPointToStart(tiles.getBody());
+    Value first = r0;
+    if (q8 && L.group == 32 && tile > 1) {
+      // Whole blocks of eight rows, then the rest row by row.
+      Value r8 = add(r0, mul(arith::DivUIOp::create(
+                                 b, arith::SubIOp::create(b, r1, r0), idx(8)),
+                             idx(8)));
+      auto blocks = scf::ForOp::create(b, r0, r8, idx(8));
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(blocks.getBody());
+        emitRowBlockQ8(blocks.getInductionVar(), tiles.getInductionVar(), tile);
+      }
+      first = r8;
+    }
+    auto rows = scf::ForOp::create(b, first, r1, idx(1));
+    b.setInsertionPointToStart(rows.getBody());
     if (q8)
-      emitRowTileQ8(r, tiles.getInductionVar(), tile);
+      emitRowTileQ8(rows.getInductionVar(), tiles.getInductionVar(), tile);
     else
-      emitRowTileF32(r, tiles.getInductionVar(), tile);
+      emitRowTileF32(rows.getInductionVar(), tiles.getInductionVar(), tile);
   }
-  b.setInsertionPointAfter(rows);
   func::ReturnOp::create(b);
   return fn;
 }
