@@ -88,7 +88,6 @@ private:
   Target target;
   bool q8;
   Value w, x, xq, xd, xs, y, T, tensorScale, codebook;
-  Value signOf, zeroBytes; // q8 symmetric path: sign of the block's codes
 };
 
 /// A little-endian f32/f16/bf16 at a byte offset of the weights, as f32.
@@ -315,53 +314,44 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
   auto f32s = VectorType::get({lanes}, b.getF32Type());
   auto i8s = VectorType::get({G}, b.getI8Type());
   Value rowBase = rowBaseOf(b, L, r, K);
-  SmallVector<Value> init(tile, f32Zeros(lanes));
-  init.append(tile, f32(0.0f));
-  auto loop = scf::ForOp::create(b, idx(0), idx(groups), idx(1), init);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value g = loop.getInductionVar();
+  // One group into the accumulators: `tile` f32 vectors, then `tile` f32
+  // scalars for the minimum's share.
+  auto step = [&](Value g, ValueRange accs) {
     Value blockBase = add(rowBase, mul(g, idx(L.blockBytes)));
     auto [d, m] = blockScale(blockBase);
     Value u = codes(blockBase);
     // Symmetric formats: signed codes w = u - zero meet x as |w| (unsigned)
     // and x * sign(w), so one vpdpbusd gives sum w * x. With a minimum m:
     // sum (d * u + m) * x = d * dot(u, x) + m * sum(x), from the sums.
-    Value left, right;
+    Value left, negative, zero8;
     if (m) {
       left = arith::TruncIOp::create(b, i8s, u);
     } else {
       Value ws = arith::TruncIOp::create(
           b, i8s, arith::SubIOp::create(b, u, i32Splat(G, int32_t(L.zero))));
-      Value zero8 = arith::ConstantOp::create(b, DenseElementsAttr::get(i8s, int8_t(0)));
-      Value negative = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, ws, zero8);
+      zero8 = arith::ConstantOp::create(b, DenseElementsAttr::get(i8s, int8_t(0)));
+      negative = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, ws, zero8);
       left = arith::SelectOp::create(b, negative,
                                      arith::SubIOp::create(b, zero8, ws), ws);
-      signOf = negative;
-      zeroBytes = zero8;
     }
     Value k0 = mul(g, idx(G));
-    SmallVector<Value> next;
-    SmallVector<Value> corrs;
+    SmallVector<Value> next(accs.begin(), accs.end());
     for (int64_t j = 0; j < tile; ++j) {
       Value t = add(t0, idx(j));
       Value a = vector::LoadOp::create(b, i8s, xq,
                                        ValueRange{add(mul(t, idx(Kp)), k0)});
       if (!m)
-        a = arith::SelectOp::create(b, signOf,
-                                    arith::SubIOp::create(b, zeroBytes, a), a);
+        a = arith::SelectOp::create(b, negative,
+                                    arith::SubIOp::create(b, zero8, a), a);
       Value dot = dotBytes(left, a);
       Value blk = add(mul(t, idx(Kp / 32)), arith::DivUIOp::create(b, k0, idx(32)));
       Value dx = memref::LoadOp::create(b, xd, ValueRange{blk});
       Value scale = arith::MulFOp::create(b, d, dx);
-      next.push_back(vector::FMAOp::create(
-          b, arith::SIToFPOp::create(b, f32s, dot),
-          vector::BroadcastOp::create(b, f32s, scale), loop.getRegionIterArg(j)));
-      if (!m) {
-        corrs.push_back(loop.getRegionIterArg(tile + j));
+      next[j] = vector::FMAOp::create(b, arith::SIToFPOp::create(b, f32s, dot),
+                                      vector::BroadcastOp::create(b, f32s, scale),
+                                      accs[j]);
+      if (!m)
         continue;
-      }
       Value half = add(mul(t, idx(Kp / 16)), arith::DivUIOp::create(b, k0, idx(16)));
       Value sum = memref::LoadOp::create(b, xs, ValueRange{half});
       if (G == 32)
@@ -369,16 +359,41 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
       Value corr = arith::MulFOp::create(
           b, arith::MulFOp::create(b, m, dx),
           arith::SIToFPOp::create(b, b.getF32Type(), sum));
-      corrs.push_back(arith::AddFOp::create(b, loop.getRegionIterArg(tile + j), corr));
+      next[tile + j] = arith::AddFOp::create(b, accs[tile + j], corr);
     }
-    next.append(corrs);
+    return next;
+  };
+  SmallVector<Value> init(tile, f32Zeros(lanes));
+  init.append(tile, f32(0.0f));
+  // A single token alternates two sets of accumulators between even and odd
+  // groups: the FMA chain is what bounds generation otherwise.
+  int64_t sets = tile == 1 && groups >= 2 ? 2 : 1;
+  SmallVector<Value> loopInit;
+  for (int64_t i = 0; i < sets; ++i)
+    loopInit.append(init);
+  auto loop = scf::ForOp::create(b, idx(0), idx(groups / sets * sets),
+                                 idx(sets), loopInit);
+  SmallVector<Value> acc;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> next;
+    for (int64_t i = 0; i < sets; ++i)
+      next.append(step(add(loop.getInductionVar(), idx(i)),
+                       loop.getRegionIterArgs().slice(i * 2 * tile, 2 * tile)));
     scf::YieldOp::create(b, next);
   }
+  acc.assign(loop.getResults().begin(), loop.getResults().begin() + 2 * tile);
+  if (sets == 2) {
+    if (groups % 2)
+      acc = step(idx(groups - 1), acc);
+    for (int64_t i = 0; i < 2 * tile; ++i)
+      acc[i] = arith::AddFOp::create(b, acc[i], loop.getResult(2 * tile + i));
+  }
   for (int64_t j = 0; j < tile; ++j) {
-    Value s = vector::ReductionOp::create(b, vector::CombiningKind::ADD,
-                                          loop.getResult(j),
+    Value s = vector::ReductionOp::create(b, vector::CombiningKind::ADD, acc[j],
                                           arith::FastMathFlags::reassoc);
-    s = arith::AddFOp::create(b, s, loop.getResult(tile + j));
+    s = arith::AddFOp::create(b, s, acc[tile + j]);
     memref::StoreOp::create(b, s, y, ValueRange{add(mul(add(t0, idx(j)), idx(N)), r)});
   }
 }
