@@ -18,6 +18,8 @@ ARCHS = {
     "llama-3.2-1b": ("llama", 2048, 8192, 16, 32, 8, 128256, True, 500000.0),
     "qwen2.5-0.5b": ("qwen2", 896, 4864, 24, 14, 2, 151936, True, 1000000.0),
     "llama-2-7b": ("llama", 4096, 11008, 32, 32, 32, 32000, False, 10000.0),
+    # Small enough for tests, with rows K-quants can hold.
+    "tiny": ("llama", 256, 512, 2, 4, 2, 1024, False, 10000.0),
 }
 F32, F16 = 0, 1
 ALIGN = 32

@@ -87,3 +87,19 @@ module {
 }
 // The output head gets its kernel too.
 // VNNI: qc.kernel = "F32:512x64"
+
+// -----
+
+// Q4_K: a 256-weight block holds eight groups; each group's 6-bit scale and
+// minimum are unpacked from the shared 12 bytes (scalar), times d and dmin.
+// VNNI: qc.kernel = "Q4_K:8x256@q8"
+// VNNI: arith.constant 63 : i32
+// VNNI: arith.negf
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
+module {
+  func.func @graph(%x: tensor<?x256xf32>) -> tensor<?x8xf32> {
+    %0 = qc.param "k" : !qc.qtensor<8x256, #qc.gguf<"Q4_K">>
+    %1 = qc.linear %x, %0 : tensor<?x256xf32>, !qc.qtensor<8x256, #qc.gguf<"Q4_K">> -> tensor<?x8xf32>
+    return %1 : tensor<?x8xf32>
+  }
+}

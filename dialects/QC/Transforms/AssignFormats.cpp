@@ -126,10 +126,16 @@ struct QCAssignFormatsPass
       return module.emitError("recipe ") << recipe << " must be a JSON object";
     for (const auto &[key, value] : r.fields)
       if (key != "default" && key != "layers" && key != "tensors" &&
-          key != "token_embd" && key != "output")
+          key != "token_embd" && key != "output" && key != "pure")
         return module.emitError("recipe ")
                << recipe << ": unknown key '" << key
-               << "' (default, layers, tensors, token_embd, output)";
+               << "' (default, layers, tensors, token_embd, output, pure)";
+    // "pure": true takes every entry as the exact format (llama-quantize
+    // --pure); otherwise an entry naming a llama.cpp mix expands per tensor.
+    const model::Json *pureKey = r.get("pure");
+    if (pureKey && pureKey->kind != model::Json::Bool)
+      return module.emitError("recipe ") << recipe << ": pure must be true or false";
+    bool pure = pureKey && pureKey->boolean;
     int layers = int(m.config.layers);
     std::map<int, std::string> perLayer;
     if (const model::Json *l = r.get("layers")) {
@@ -176,7 +182,8 @@ struct QCAssignFormatsPass
         return row.param.emitError("recipe ")
                << recipe << " gives no format for '" << name
                << "' (add \"default\")";
-      std::string format = ::qc::mixFormat(entry, name, layer, layers);
+      std::string format =
+          pure ? std::string() : ::qc::mixFormat(entry, name, layer, layers);
       if (format.empty())
         format = entry;
       if (!::qc::formats::parseFormatName(format))

@@ -30,7 +30,8 @@ void bitStream(BlockLayout &L) {
 int64_t BlockLayout::rowBytes(int64_t cols) const {
   if (kind == Float)
     return cols * (element == F32 ? 4 : 2);
-  return (cols + group - 1) / group * blockBytes;
+  int64_t span = group * subBlocks;
+  return (cols + span - 1) / span * blockBytes;
 }
 
 bool BlockLayout::needsHighByte() const {
@@ -83,6 +84,28 @@ BlockLayout describeBlockLayout(const std::string &format, std::string &why) {
       for (int64_t i = 0; i < 32; ++i) {
         L.byteIndex.push_back(i % 16);
         L.shift.push_back(i < 16 ? 0 : 4);
+      }
+      return L;
+    }
+    if (f->ggml == "Q4_K") {
+      // 256 weights: d, dmin (f16), 12 bytes of 6-bit scales and minimums,
+      // 128 bytes of nibbles; group j reads the low (even j) or high (odd j)
+      // nibbles of bytes 32 * (j / 2) .. + 31.
+      L.blockBytes = 144;
+      L.bits = 4;
+      L.subBlocks = 8;
+      L.kScales = true;
+      L.minOffset = 2;
+      for (int j = 0; j < 8; ++j) {
+        BlockLayout s = L;
+        s.subBlocks = 1;
+        s.codeOffset = 16 + 32 * (j / 2);
+        s.codeBytes = 32;
+        for (int64_t i = 0; i < 32; ++i) {
+          s.byteIndex.push_back(i);
+          s.shift.push_back(4 * (j % 2));
+        }
+        L.subs.push_back(s);
       }
       return L;
     }

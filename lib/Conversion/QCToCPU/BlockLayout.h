@@ -43,6 +43,14 @@ struct BlockLayout {
   int depth = 0, scaleTrits = 0;
   std::vector<float> codebook;
 
+  // K-quants: a block of `subBlocks` groups sharing d and dmin, each group
+  // with 6-bit scale and minimum codes (llama.cpp's get_scale_min_k4); the
+  // layout of group j's codes is subs[j].
+  int subBlocks = 1;
+  bool kScales = false;
+  std::vector<BlockLayout> subs;
+  const BlockLayout &sub(int j) const { return subBlocks > 1 ? subs[j] : *this; }
+
   /// Bytes of one packed row of `cols` weights.
   int64_t rowBytes(int64_t cols) const;
   /// True when some weight's field spans two bytes.

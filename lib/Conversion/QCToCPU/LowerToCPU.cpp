@@ -73,9 +73,10 @@ private:
   Value mul(Value a, Value c) { return arith::MulIOp::create(b, a, c); }
 
   Value loadScalar(Value byteOffset, BlockLayout::Scalar s);
-  Value codes(Value blockBase);
-  std::pair<Value, Value> blockScale(Value blockBase);
-  Value weightsF32(Value rowBase, Value group, Value mask);
+  Value codes(Value blockBase, int sub);
+  std::pair<Value, Value> blockScale(Value blockBase, int sub);
+  Value weightsF32(Value rowBase, Value group, int sub, Value mask);
+  Value loadByte(Value blockBase, int64_t offset);
   void emitRowTileF32(Value r, Value t0, int64_t tile);
   void emitRowTileQ8(Value r, Value t0, int64_t tile);
   void emitRowBlockQ8(Value r, Value t0, int64_t tile);
@@ -103,8 +104,9 @@ Value KernelEmitter::loadScalar(Value at, BlockLayout::Scalar s) {
   return s == BlockLayout::F32 ? v : arith::ExtFOp::create(b, b.getF32Type(), v);
 }
 
-/// The unsigned codes of a block as vector<group x i32>.
-Value KernelEmitter::codes(Value blockBase) {
+/// The unsigned codes of group `sub` of a block as vector<group x i32>.
+Value KernelEmitter::codes(Value blockBase, int sub) {
+  const BlockLayout &S = L.sub(sub);
   int64_t G = L.group;
   auto i8s = [&](int64_t n) { return VectorType::get({n}, b.getI8Type()); };
   auto i32s = VectorType::get({G}, b.getI32Type());
@@ -133,40 +135,68 @@ Value KernelEmitter::codes(Value blockBase) {
     return u;
   }
   Value bytes = vector::LoadOp::create(
-      b, i8s(L.codeBytes), w, ValueRange{add(blockBase, idx(L.codeOffset))});
-  if (L.signedBytes)
+      b, i8s(S.codeBytes), w, ValueRange{add(blockBase, idx(S.codeOffset))});
+  if (S.signedBytes)
     bytes = arith::XOrIOp::create(
         b, bytes,
         arith::ConstantOp::create(
-            b, DenseElementsAttr::get(i8s(L.codeBytes), int8_t(-128))));
-  bool identity = L.codeBytes == G;
+            b, DenseElementsAttr::get(i8s(S.codeBytes), int8_t(-128))));
+  bool identity = S.codeBytes == G;
   for (int64_t i = 0; identity && i < G; ++i)
-    identity = L.byteIndex[i] == i;
+    identity = S.byteIndex[i] == i;
   Value lo = identity ? bytes
-                      : vector::ShuffleOp::create(b, bytes, bytes, L.byteIndex)
+                      : vector::ShuffleOp::create(b, bytes, bytes, S.byteIndex)
                             .getResult();
   Value u = arith::ExtUIOp::create(b, i32s, lo);
-  if (L.needsHighByte()) {
+  if (S.needsHighByte()) {
     SmallVector<int64_t> next;
-    for (int64_t i : L.byteIndex)
-      next.push_back(std::min(i + 1, L.codeBytes - 1));
+    for (int64_t i : S.byteIndex)
+      next.push_back(std::min(i + 1, S.codeBytes - 1));
     Value hi = arith::ExtUIOp::create(
         b, i32s, vector::ShuffleOp::create(b, bytes, bytes, next));
     u = arith::OrIOp::create(b, u,
                              arith::ShLIOp::create(b, hi, i32Splat(G, 8)));
   }
   bool shifted = false;
-  for (int64_t s : L.shift)
+  for (int64_t s : S.shift)
     shifted |= s != 0;
   if (shifted)
-    u = arith::ShRUIOp::create(b, u, i32Vector(L.shift));
-  if (L.bits < 8 || L.needsHighByte())
-    u = arith::AndIOp::create(b, u, i32Splat(G, (1 << L.bits) - 1));
+    u = arith::ShRUIOp::create(b, u, i32Vector(S.shift));
+  if (S.bits < 8 || S.needsHighByte())
+    u = arith::AndIOp::create(b, u, i32Splat(G, (1 << S.bits) - 1));
   return u;
 }
 
 /// The block's scale d and minimum m (null when the format has none).
-std::pair<Value, Value> KernelEmitter::blockScale(Value blockBase) {
+Value KernelEmitter::loadByte(Value blockBase, int64_t offset) {
+  Value v = memref::LoadOp::create(b, w, ValueRange{add(blockBase, idx(offset))});
+  return arith::ExtUIOp::create(b, b.getI32Type(), v);
+}
+
+std::pair<Value, Value> KernelEmitter::blockScale(Value blockBase, int sub) {
+  if (L.kScales) {
+    // llama.cpp's get_scale_min_k4 for group `sub`, from byte 4 on.
+    auto c = [&](int64_t v) {
+      return arith::ConstantIntOp::create(b, b.getI32Type(), v).getResult();
+    };
+    auto q = [&](int i) { return loadByte(blockBase, 4 + i); };
+    Value sc, mn;
+    if (sub < 4) {
+      sc = arith::AndIOp::create(b, q(sub), c(63));
+      mn = arith::AndIOp::create(b, q(sub + 4), c(63));
+    } else {
+      Value hiS = arith::ShLIOp::create(b, arith::ShRUIOp::create(b, q(sub - 4), c(6)), c(4));
+      Value hiM = arith::ShLIOp::create(b, arith::ShRUIOp::create(b, q(sub), c(6)), c(4));
+      sc = arith::OrIOp::create(b, arith::AndIOp::create(b, q(sub + 4), c(15)), hiS);
+      mn = arith::OrIOp::create(b, arith::ShRUIOp::create(b, q(sub + 4), c(4)), hiM);
+    }
+    Value d = loadScalar(blockBase, BlockLayout::F16);
+    Value dmin = loadScalar(add(blockBase, idx(2)), BlockLayout::F16);
+    Value fsc = arith::UIToFPOp::create(b, b.getF32Type(), sc);
+    Value fmn = arith::UIToFPOp::create(b, b.getF32Type(), mn);
+    return {arith::MulFOp::create(b, d, fsc),
+            arith::NegFOp::create(b, arith::MulFOp::create(b, dmin, fmn))};
+  }
   if (L.kind == BlockLayout::Fields) {
     Value d = loadScalar(add(blockBase, idx(L.scaleOffset)), L.scale);
     Value m = L.minOffset < 0
@@ -201,7 +231,7 @@ std::pair<Value, Value> KernelEmitter::blockScale(Value blockBase) {
 
 /// Weights of block `group` of the row as vector<group x f32>; `mask` (may
 /// be null) limits the loads of unpadded float rows.
-Value KernelEmitter::weightsF32(Value rowBase, Value group, Value mask) {
+Value KernelEmitter::weightsF32(Value rowBase, Value group, int sub, Value mask) {
   int64_t G = L.group;
   auto f32s = VectorType::get({G}, b.getF32Type());
   if (L.kind == BlockLayout::Float) {
@@ -229,8 +259,8 @@ Value KernelEmitter::weightsF32(Value rowBase, Value group, Value mask) {
     return L.element == BlockLayout::F32 ? v : arith::ExtFOp::create(b, f32s, v);
   }
   Value blockBase = add(rowBase, mul(group, idx(L.blockBytes)));
-  auto [d, m] = blockScale(blockBase);
-  Value u = codes(blockBase);
+  auto [d, m] = blockScale(blockBase, sub);
+  Value u = codes(blockBase, sub);
   if (L.zero)
     u = arith::SubIOp::create(b, u, i32Splat(G, int32_t(L.zero)));
   Value v = arith::SIToFPOp::create(b, f32s, u);
@@ -249,7 +279,9 @@ static Value rowBaseOf(ImplicitLocOpBuilder &b, const BlockLayout &L, Value r,
 }
 
 void KernelEmitter::emitRowTileF32(Value r, Value t0, int64_t tile) {
-  int64_t G = L.group, full = K / G, tail = K % G;
+  // K-quant rows hold whole blocks of subBlocks groups (the verifier
+  // checks), so only single-group blocks have a tail.
+  int64_t G = L.group, S = L.subBlocks, full = K / (G * S), tail = K % G;
   auto f32s = VectorType::get({G}, b.getF32Type());
   Value rowBase = rowBaseOf(b, L, r, K);
   SmallVector<Value> xRow;
@@ -261,12 +293,14 @@ void KernelEmitter::emitRowTileF32(Value r, Value t0, int64_t tile) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value g = loop.getInductionVar();
-    Value wf = weightsF32(rowBase, g, Value());
-    SmallVector<Value> next;
-    for (int64_t j = 0; j < tile; ++j) {
-      Value at = add(xRow[j], mul(g, idx(G)));
-      Value xv = vector::LoadOp::create(b, f32s, x, ValueRange{at});
-      next.push_back(vector::FMAOp::create(b, wf, xv, loop.getRegionIterArg(j)));
+    SmallVector<Value> next(loop.getRegionIterArgs());
+    for (int sub = 0; sub < S; ++sub) {
+      Value wf = weightsF32(rowBase, g, sub, Value());
+      Value k0 = mul(add(mul(g, idx(S)), idx(sub)), idx(G));
+      for (int64_t j = 0; j < tile; ++j) {
+        Value xv = vector::LoadOp::create(b, f32s, x, ValueRange{add(xRow[j], k0)});
+        next[j] = vector::FMAOp::create(b, wf, xv, next[j]);
+      }
     }
     scf::YieldOp::create(b, next);
   }
@@ -274,7 +308,7 @@ void KernelEmitter::emitRowTileF32(Value r, Value t0, int64_t tile) {
   if (tail) {
     Value mask = vector::ConstantMaskOp::create(
         b, VectorType::get({G}, b.getI1Type()), ArrayRef<int64_t>{tail});
-    Value wf = weightsF32(rowBase, idx(full), mask);
+    Value wf = weightsF32(rowBase, idx(full), 0, mask);
     for (int64_t j = 0; j < tile; ++j) {
       Value at = add(xRow[j], idx(full * G));
       Value xv = vector::MaskedLoadOp::create(b, f32s, x, ValueRange{at}, mask,
@@ -309,7 +343,7 @@ Value KernelEmitter::dotBytesInto(Value acc, Value u, Value a) {
 }
 
 void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
-  int64_t G = L.group, groups = (K + G - 1) / G;
+  int64_t G = L.group, S = L.subBlocks, groups = (K + G * S - 1) / (G * S);
   int64_t Kp = (K + 31) / 32 * 32, lanes = G / 4;
   auto f32s = VectorType::get({lanes}, b.getF32Type());
   auto i8s = VectorType::get({G}, b.getI8Type());
@@ -317,9 +351,11 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
   // One group into the accumulators: `tile` f32 vectors, then `tile` f32
   // scalars for the minimum's share.
   auto step = [&](Value g, ValueRange accs) {
+    SmallVector<Value> next(accs.begin(), accs.end());
     Value blockBase = add(rowBase, mul(g, idx(L.blockBytes)));
-    auto [d, m] = blockScale(blockBase);
-    Value u = codes(blockBase);
+    for (int sub = 0; sub < S; ++sub) {
+    auto [d, m] = blockScale(blockBase, sub);
+    Value u = codes(blockBase, sub);
     // Symmetric formats: signed codes w = u - zero meet x as |w| (unsigned)
     // and x * sign(w), so one vpdpbusd gives sum w * x. With a minimum m:
     // sum (d * u + m) * x = d * dot(u, x) + m * sum(x), from the sums.
@@ -334,8 +370,7 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
       left = arith::SelectOp::create(b, negative,
                                      arith::SubIOp::create(b, zero8, ws), ws);
     }
-    Value k0 = mul(g, idx(G));
-    SmallVector<Value> next(accs.begin(), accs.end());
+    Value k0 = mul(add(mul(g, idx(S)), idx(sub)), idx(G));
     for (int64_t j = 0; j < tile; ++j) {
       Value t = add(t0, idx(j));
       Value a = vector::LoadOp::create(b, i8s, xq,
@@ -349,7 +384,7 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
       Value scale = arith::MulFOp::create(b, d, dx);
       next[j] = vector::FMAOp::create(b, arith::SIToFPOp::create(b, f32s, dot),
                                       vector::BroadcastOp::create(b, f32s, scale),
-                                      accs[j]);
+                                      next[j]);
       if (!m)
         continue;
       Value half = add(mul(t, idx(Kp / 16)), arith::DivUIOp::create(b, k0, idx(16)));
@@ -359,7 +394,8 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
       Value corr = arith::MulFOp::create(
           b, arith::MulFOp::create(b, m, dx),
           arith::SIToFPOp::create(b, b.getF32Type(), sum));
-      next[tile + j] = arith::AddFOp::create(b, accs[tile + j], corr);
+      next[tile + j] = arith::AddFOp::create(b, next[tile + j], corr);
+    }
     }
     return next;
   };
@@ -406,7 +442,8 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
 /// accumulator's start value, -zero * sum(x).
 void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
   constexpr int64_t R = 8;
-  int64_t groups = (K + 31) / 32, Kp = (K + 31) / 32 * 32;
+  int64_t S = L.subBlocks, groups = (K + 32 * S - 1) / (32 * S);
+  int64_t Kp = (K + 31) / 32 * 32;
   auto f32s = VectorType::get({R}, b.getF32Type());
   auto i32s = VectorType::get({R}, b.getI32Type());
   auto i8s = VectorType::get({32}, b.getI8Type());
@@ -419,15 +456,17 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value g = loop.getInductionVar();
+    SmallVector<Value> next(loop.getRegionIterArgs());
+    for (int sub = 0; sub < S; ++sub) {
     SmallVector<Value> chunks, scales, mins;
     for (int64_t i = 0; i < R; ++i) {
       Value blockBase = add(rowBase[i], mul(g, idx(L.blockBytes)));
-      auto [d, m] = blockScale(blockBase);
+      auto [d, m] = blockScale(blockBase, sub);
       scales.push_back(d);
       if (m)
         mins.push_back(m);
       chunks.push_back(vector::BitCastOp::create(
-          b, i32s, arith::TruncIOp::create(b, i8s, codes(blockBase))));
+          b, i32s, arith::TruncIOp::create(b, i8s, codes(blockBase, sub))));
     }
     // Transpose by interleaving: after level k, lane 2^k * j + e of a
     // vector holds chunk j of its e-th row.
@@ -455,8 +494,7 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
     Value dvec = vector::FromElementsOp::create(b, f32s, scales);
     Value mvec = mins.empty() ? Value()
                               : vector::FromElementsOp::create(b, f32s, mins).getResult();
-    Value k0 = mul(g, idx(32));
-    SmallVector<Value> next;
+    Value k0 = mul(add(mul(g, idx(S)), idx(sub)), idx(32));
     for (int64_t j = 0; j < tile; ++j) {
       Value t = add(t0, idx(j));
       Value base = add(mul(t, idx(Kp)), k0);
@@ -479,18 +517,19 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
                                              vector::BroadcastOp::create(b, i32s, word));
         acc = dotBytesInto(acc, W[q], x4);
       }
-      Value blk = add(mul(t, idx(Kp / 32)), g);
+      Value blk = add(mul(t, idx(Kp / 32)), arith::DivUIOp::create(b, k0, idx(32)));
       Value dx = memref::LoadOp::create(b, xd, ValueRange{blk});
       Value scale = arith::MulFOp::create(b, dvec, vector::BroadcastOp::create(b, f32s, dx));
       Value out = vector::FMAOp::create(b, arith::SIToFPOp::create(b, f32s, acc), scale,
-                                        loop.getRegionIterArg(j));
+                                        next[j]);
       if (mvec) {
         Value xsum = arith::MulFOp::create(
             b, dx, arith::SIToFPOp::create(b, b.getF32Type(), sum));
         out = vector::FMAOp::create(b, mvec,
                                     vector::BroadcastOp::create(b, f32s, xsum), out);
       }
-      next.push_back(out);
+      next[j] = out;
+    }
     }
     scf::YieldOp::create(b, next);
   }
