@@ -149,7 +149,7 @@ const float *qc_model::floats(const std::string &name, int64_t n) {
   if (t.format != "F32" || t.numElements() != n)
     throw FormatError("weight '" + name + "' must be " + std::to_string(n) +
                       " F32 values, the archive has " + t.format);
-  return reinterpret_cast<const float *>(t.bytes.data());
+  return reinterpret_cast<const float *>(t.data());
 }
 
 Linear qc_model::bind(const std::unordered_map<std::string, void *> &kernels,
@@ -173,13 +173,12 @@ Linear qc_model::bind(const std::unordered_map<std::string, void *> &kernels,
 }
 
 void qc_model::project(const Linear &L, const float *x, float *y, int64_t T) {
-  MemRef<const uint8_t> w = view(L.tensor->bytes.data(),
-                                 int64_t(L.tensor->bytes.size()));
+  MemRef<const uint8_t> w = view(L.tensor->data(), int64_t(L.tensor->size()));
   MemRef<float> out = view(y, T * L.rows);
   // Rows in multiples of 16 (a cache line of f32 results): a chunk's
   // weights fit in L2 (kernels stream them once per tile of tokens), and
   // every thread gets several chunks.
-  int64_t rowBytes = int64_t(L.tensor->bytes.size()) / L.rows;
+  int64_t rowBytes = int64_t(L.tensor->size()) / L.rows;
   int64_t grain = std::min(L.rows / (4 * pool->size()),
                            (int64_t(256) << 10) / std::max<int64_t>(1, rowBytes));
   grain = std::max<int64_t>(16, grain / 16 * 16);
@@ -257,7 +256,7 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
       throw FormatError("token id " + std::to_string(tokens[t]) +
                         " is outside the vocabulary");
     // Only the looked-up row is decoded (with the tensor header, if any).
-    const uint8_t *src = embedding->bytes.data();
+    const uint8_t *src = embedding->data();
     std::memcpy(row.data(), src, embHeader);
     std::memcpy(row.data() + embHeader, src + embHeader + tokens[t] * embRow,
                 embRow);
@@ -365,7 +364,7 @@ qc_model *qc_model_load(const qc_kernel_table *table, const char *weights,
     return fail("no weights file given");
   try {
     auto m = std::make_unique<qc_model>();
-    m->model = qc::model::readModel(weights);
+    m->model = qc::model::readModel(weights, "", /*mapWeights=*/true);
     m->model.validate();
     m->cfg = m->model.config;
     qc_options defaults{};

@@ -10,7 +10,8 @@ namespace {
 
 class ModelBuilder {
 public:
-  ModelBuilder(const MappedFile &file, const GGUFFile &g) : file(file), g(g) {}
+  ModelBuilder(const MappedFile &file, const GGUFFile &g, bool view = false)
+      : file(file), g(g), view(view) {}
 
   Model build() {
     Model m;
@@ -52,8 +53,13 @@ public:
       if (!type->canDequantize)
         fail("tensor '" + t.name + "' has type " + t.format +
              ", which qc cannot read");
-      t.bytes.assign(file.data() + info.offset,
-                     file.data() + info.offset + info.size);
+      if (view) {
+        t.view = file.data() + info.offset;
+        t.viewSize = info.size;
+      } else {
+        t.bytes.assign(file.data() + info.offset,
+                       file.data() + info.offset + info.size);
+      }
       m.tensors[t.name] = std::move(t);
     }
     c.vocab = m.has("token_embd.weight") ? m.tensor("token_embd.weight").shape[0]
@@ -195,6 +201,7 @@ public:
 private:
   const MappedFile &file;
   const GGUFFile &g;
+  bool view;
 };
 
 } // namespace
@@ -207,10 +214,13 @@ Vocabulary readGGUFVocabulary(const std::string &path) {
   return vocab;
 }
 
-Model readGGUF(const std::string &path) {
-  MappedFile file(path);
-  GGUFFile g = parseGGUF(file);
-  return ModelBuilder(file, g).build();
+Model readGGUF(const std::string &path, bool mapWeights) {
+  auto file = std::make_shared<MappedFile>(path);
+  GGUFFile g = parseGGUF(*file);
+  Model m = ModelBuilder(*file, g, mapWeights).build();
+  if (mapWeights)
+    m.mapping = file;
+  return m;
 }
 
 } // namespace qc::model

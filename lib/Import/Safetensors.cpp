@@ -52,10 +52,15 @@ std::string number(double v) {
 }
 
 /// Reads every tensor of one safetensors file into `out` (by its own name).
+/// With `keep`, tensors view the mapped file, which `keep` then holds.
 void readSafetensorsFile(const std::string &path,
                          std::map<std::string, Tensor> &out,
-                         std::map<std::string, std::string> &metadata) {
-  MappedFile file(path);
+                         std::map<std::string, std::string> &metadata,
+                         std::shared_ptr<const void> *keep = nullptr) {
+  auto mapped = std::make_shared<MappedFile>(path);
+  const MappedFile &file = *mapped;
+  if (keep)
+    *keep = mapped;
   Cursor in(file);
   uint64_t headerLen = in.read<uint64_t>("header length");
   if (headerLen > file.size() - 8 || headerLen > (uint64_t(100) << 20))
@@ -109,8 +114,13 @@ void readSafetensorsFile(const std::string &path,
           " bytes, shape and dtype need " + std::to_string(count * dt->size));
     ranges.push_back({begin, end});
     t.format = dt->name;
-    t.bytes.assign(file.data() + dataStart + begin,
-                   file.data() + dataStart + end);
+    if (keep) {
+      t.view = file.data() + dataStart + begin;
+      t.viewSize = end - begin;
+    } else {
+      t.bytes.assign(file.data() + dataStart + begin,
+                     file.data() + dataStart + end);
+    }
     // A packed blob: its metadata names the format and logical shape.
     auto fmt = metadata.find("format:" + name);
     if (t.format == "U8" && fmt != metadata.end()) {
@@ -133,7 +143,7 @@ void readSafetensorsFile(const std::string &path,
         n = checkedMul(n, t.shape.back(), path);
       }
       if (codec->packedBytes(n / t.shape.back(), t.shape.back()) !=
-          int64_t(t.bytes.size()))
+          int64_t(t.size()))
         bad("blob size does not match its format and shape");
     }
     out[name] = std::move(t);
@@ -298,10 +308,11 @@ Model readHuggingFace(const std::string &dir) {
 }
 
 /// Reads back an archive qc wrote: config and vocabulary from __metadata__.
-Model readQcArchive(const std::string &path) {
+Model readQcArchive(const std::string &path, bool mapWeights) {
   Model m;
   m.source = path;
-  readSafetensorsFile(path, m.tensors, m.metadata);
+  readSafetensorsFile(path, m.tensors, m.metadata,
+                      mapWeights ? &m.mapping : nullptr);
   if (!m.metadata.count("qc.config"))
     throw FormatError(path + ": no qc.config in __metadata__ (not a qc "
                              "archive) and no config.json beside it");
@@ -453,7 +464,7 @@ Vocabulary readTokenizerJson(const std::string &path, int64_t vocabSize) {
   return v;
 }
 
-Model readSafetensorsModel(const std::string &path) {
+Model readSafetensorsModel(const std::string &path, bool mapWeights) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
     return readHuggingFace(path);
@@ -461,7 +472,7 @@ Model readSafetensorsModel(const std::string &path) {
     return readHuggingFace(directoryOf(path));
   if (exists(directoryOf(path) + "/config.json"))
     return readHuggingFace(directoryOf(path));
-  return readQcArchive(path);
+  return readQcArchive(path, mapWeights);
 }
 
 void writeFileAtomically(const std::string &path, const std::string &bytes) {

@@ -20,7 +20,7 @@ std::vector<float> Tensor::toFloats() const {
   if (!codec)
     throw FormatError("tensor '" + name + "': no codec for format '" +
                       format + "'");
-  codec->dequantize(bytes.data(), rows(), cols(), out.data());
+  codec->dequantize(data(), rows(), cols(), out.data());
   return out;
 }
 
@@ -117,13 +117,15 @@ static bool isGGUF(const std::string &path) {
 }
 
 /// A model read from a file that carries its own vocabulary (or none).
-static Model readSelfContained(const std::string &path, bool isDir) {
+static Model readSelfContained(const std::string &path, bool isDir,
+                               bool mapWeights) {
   if (isDir || endsWith(path, ".safetensors") || endsWith(path, ".json"))
-    return readSafetensorsModel(path);
-  return readGGUF(path);
+    return readSafetensorsModel(path, mapWeights);
+  return readGGUF(path, mapWeights);
 }
 
-Model readModel(const std::string &path, const std::string &tokenizerPath) {
+Model readModel(const std::string &path, const std::string &tokenizerPath,
+                bool mapWeights) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0)
     throw FormatError(path + ": no such file or directory");
@@ -136,7 +138,7 @@ Model readModel(const std::string &path, const std::string &tokenizerPath) {
                                "tokenizer.bin (--tokenizer)");
     return readLlama2c(path, tokenizerPath);
   }
-  Model m = readSelfContained(path, isDir);
+  Model m = readSelfContained(path, isDir, mapWeights);
   if (!tokenizerPath.empty()) {
     // An explicit tokenizer replaces the file's own vocabulary.
     m.vocab = isGGUF(tokenizerPath)

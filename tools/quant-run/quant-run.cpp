@@ -399,7 +399,9 @@ int tokenize(const model::Model &m, const Options &o) {
 int main(int argc, char **argv) {
   Options o = parse(argc, argv);
   try {
-    model::Model m = model::readModel(o.model, o.tokenizer);
+    // Compiled runs read the weights through the runtime; map, do not copy.
+    model::Model m =
+        model::readModel(o.model, o.tokenizer, !o.compiled.empty());
     if (o.command == "generate")
       return generate(m, o);
     if (o.command == "perplexity")

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -45,6 +46,11 @@ struct Tensor {
   /// How the bytes are stored: a codec name (formats::makeCodec).
   std::string format = "F32";
   std::vector<uint8_t> bytes;
+  /// Read with mapWeights: the bytes stay in the mapped file (bytes empty).
+  const uint8_t *view = nullptr;
+  uint64_t viewSize = 0;
+  const uint8_t *data() const { return view ? view : bytes.data(); }
+  uint64_t size() const { return view ? viewSize : bytes.size(); }
 
   int64_t numElements() const;
   int64_t rows() const { return numElements() / cols(); }
@@ -80,6 +86,8 @@ struct Model {
   Vocabulary vocab;
   /// Metadata kept as text (GGUF key/values, config.json fields, ...).
   std::map<std::string, std::string> metadata;
+  /// Keeps the mapped file alive when tensors view into it.
+  std::shared_ptr<const void> mapping;
 
   const Tensor &tensor(const std::string &name) const;
   bool has(const std::string &name) const { return tensors.count(name) != 0; }
@@ -90,13 +98,16 @@ struct Model {
 
 /// Reads a model by its extension / magic: .gguf, llama2.c .bin (with
 /// `tokenizerPath`), or a Hugging Face directory / .safetensors file.
-Model readModel(const std::string &path, const std::string &tokenizerPath = "");
+/// `mapWeights`: tensors of GGUF files and qc archives view the file mapped
+/// read-only instead of copying it (Tensor::data()).
+Model readModel(const std::string &path, const std::string &tokenizerPath = "",
+                bool mapWeights = false);
 
-Model readGGUF(const std::string &path);
+Model readGGUF(const std::string &path, bool mapWeights = false);
 /// The tokenizer of a GGUF file (tokenizer-only files included).
 Vocabulary readGGUFVocabulary(const std::string &path);
 Model readLlama2c(const std::string &path, const std::string &tokenizerPath);
-Model readSafetensorsModel(const std::string &path);
+Model readSafetensorsModel(const std::string &path, bool mapWeights = false);
 /// A Hugging Face tokenizer.json (BPE): byte-level (GPT-2, Llama 3, Qwen2
 /// pre-tokenizers) or byte-fallback SentencePiece-style (Llama 2).
 Vocabulary readTokenizerJson(const std::string &path, int64_t vocabSize);

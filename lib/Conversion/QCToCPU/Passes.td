@@ -11,7 +11,7 @@ def QCLowerToCPU : Pass<"qc-lower-to-cpu", "::mlir::ModuleOp"> {
     module reads, emits one kernel function in the vector dialect that
     computes y[t, r] = sum_k x[t, k] * w[r, k] for rows r0..r1 of the packed
     weight, decoding each block in registers: no dequantized copy of a
-    weight is ever written. Formats: F32/F16/BF16, ggml Q4_0 and Q8_0,
+    weight is ever written. Formats: F32/F16/BF16, ggml Q4_0, Q8_0, Q4_K,
     `#qc.uniform` (2-8 bits, groups, symmetric or not, f16/bf16/f32 scales)
     and `#qc.ternary`.
 
