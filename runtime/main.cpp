@@ -94,13 +94,13 @@ int main(int argc, char **argv) {
   auto t1 = clock::now();
   uint64_t state = sampler.seed;
   int64_t pos = need, generated = 0;
-  for (; generated < steps; ++generated) {
+  while (generated < steps) {
     int32_t next = qc_sample(logits.data(), vocab, &sampler, &state);
     if (next == qc_model_eos(m))
       break;
     std::printf("%s", qc_token_text(m, next));
     std::fflush(stdout);
-    if (generated + 1 == steps)
+    if (++generated == steps)
       break;
     if (qc_model_eval(m, &next, 1, pos++, 0, logits.data()) != 0) {
       std::fprintf(stderr, "\nerror: %s\n", qc_model_error(m));
@@ -109,6 +109,7 @@ int main(int argc, char **argv) {
   }
   auto t2 = clock::now();
   std::printf("\n");
+  std::fflush(stdout);
   double pp = std::chrono::duration<double>(t1 - t0).count();
   double tg = std::chrono::duration<double>(t2 - t1).count();
   std::fprintf(stderr,
