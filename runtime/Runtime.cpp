@@ -15,6 +15,9 @@
 
 #include <algorithm>
 #include <cmath>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <cstring>
 #include <memory>
 #include <random>
@@ -110,6 +113,45 @@ struct Q8Activations {
       }
   }
 };
+
+/// Whether this CPU has an x86 feature (cpuid; names as LLVM spells them).
+bool cpuHas(const std::string &f) {
+#if defined(__x86_64__)
+  unsigned a, b, c, d;
+  __get_cpuid(1, &a, &b, &c, &d);
+  unsigned c1 = c;
+  __get_cpuid_count(7, 0, &a, &b, &c, &d);
+  unsigned b7 = b, c7 = c;
+  __get_cpuid_count(7, 1, &a, &b, &c, &d);
+  unsigned a71 = a;
+  if (f == "avx") return c1 >> 28 & 1;
+  if (f == "fma") return c1 >> 12 & 1;
+  if (f == "f16c") return c1 >> 29 & 1;
+  if (f == "avx2") return b7 >> 5 & 1;
+  if (f == "avx512f") return b7 >> 16 & 1;
+  if (f == "avx512bw") return b7 >> 30 & 1;
+  if (f == "avx512vl") return b7 >> 31 & 1;
+  if (f == "avx512vnni") return c7 >> 11 & 1;
+  if (f == "avxvnni") return a71 >> 4 & 1;
+#endif
+  return false;
+}
+
+/// The features of `list` (comma-separated) this CPU lacks.
+std::string missingFeatures(const char *list) {
+  std::string missing, name;
+  for (const char *p = list;; ++p) {
+    if (*p && *p != ',') {
+      name += *p;
+      continue;
+    }
+    if (!name.empty() && !cpuHas(name))
+      missing += (missing.empty() ? "" : ", ") + name;
+    name.clear();
+    if (!*p)
+      return missing;
+  }
+}
 
 } // namespace
 
@@ -358,6 +400,13 @@ qc_model *qc_model_load(const qc_kernel_table *table, const char *weights,
   };
   if (!table)
     return fail("no kernel table");
+  if (table->features) {
+    std::string missing = missingFeatures(table->features);
+    if (!missing.empty())
+      return fail("this CPU lacks " + missing + ", which the compiled "
+                  "kernels use (recompile with quant-compile --mcpu=<cpu> "
+                  "--target=generic for this machine)");
+  }
   if (!weights)
     weights = table->weights;
   if (!weights || !*weights)

@@ -61,6 +61,7 @@ void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,
   pm.addPass(mlir::createReconcileUnrealizedCastsPass());
   mlir::qc::QCEmitKernelTableOptions t;
   t.weights = o.weights;
+  t.features = o.features;
   pm.addPass(mlir::qc::createQCEmitKernelTable(t));
 }
 

@@ -10,8 +10,8 @@
 // VNNI: func.func @qc_linear_0(%{{.+}}: memref<?xi8>, %{{.+}}: memref<?xi8>, %{{.+}}: memref<?xf32>, %{{.+}}: memref<?xi32>, %{{.+}}: memref<?xf32>, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) attributes {llvm.emit_c_interface, qc.kernel = "Q4_0:32x64@q8"}
 // VNNI: vector.load %{{.+}} : memref<?xi8>, vector<16xi8>
 // VNNI: vector.shuffle {{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
-// VNNI: arith.shrui %{{.+}}, %{{.+}} : vector<32xi32>
-// VNNI: arith.constant dense<8> : vector<32xi32>
+// VNNI: arith.shrui %{{.+}}, %{{.+}} : vector<32xi16>
+// VNNI: arith.constant dense<8> : vector<32xi16>
 // VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
 // VNNI: vector.fma {{.*}} : vector<8xf32>
 // VNNI: vector.reduction <add>, {{.*}} fastmath<reassoc>
@@ -19,7 +19,7 @@
 // AVXVNNI: llvm.call_intrinsic "llvm.x86.avxvnni.vpdpbusd.256"
 // GENERIC: func.func @qc_linear_0(%{{.+}}: memref<?xi8>, %{{.+}}: memref<?xf32>, %{{.+}}: memref<?xf32>, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) attributes {llvm.emit_c_interface, qc.kernel = "Q4_0:32x64"}
 // GENERIC-NOT: call_intrinsic
-// GENERIC: arith.sitofp %{{.+}} : vector<32xi32> to vector<32xf32>
+// GENERIC: arith.sitofp %{{.+}} : vector<32xi16> to vector<32xf32>
 // GENERIC: vector.fma {{.*}} : vector<32xf32>
 module {
   func.func @graph(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
@@ -72,8 +72,8 @@ module {
 // Asymmetric uniform 5-bit: fields span two bytes (high byte shifted in),
 // and the minimum enters through the activations' per-16 sums.
 // VNNI: qc.kernel = "uniform<5,32,asym,f16>:8x64@q8"
-// VNNI: arith.shli %{{.+}}, %{{.+}} : vector<32xi32>
-// VNNI: arith.constant dense<31> : vector<32xi32>
+// VNNI: arith.shli %{{.+}}, %{{.+}} : vector<32xi16>
+// VNNI: arith.constant dense<31> : vector<32xi16>
 // VNNI: memref.load %{{.+}} : memref<?xi32>
 // VNNI: arith.sitofp %{{.+}} : i32 to f32
 module {

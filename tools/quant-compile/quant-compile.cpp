@@ -44,6 +44,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <set>
 
 namespace cl = llvm::cl;
 
@@ -65,6 +66,9 @@ static cl::opt<std::string>
            cl::init("native"));
 static cl::opt<std::string> mcpu("mcpu", cl::desc("CPU to compile for"),
                                  cl::init("native"));
+static cl::list<std::string>
+    require("require", cl::CommaSeparated,
+            cl::desc("further CPU features the program checks for at start"));
 static cl::opt<std::string>
     weightsPath("weights",
                 cl::desc("weights the program loads by default (default: the "
@@ -95,6 +99,29 @@ std::string absolute(const std::string &path) {
   llvm::sys::fs::make_absolute(p);
   llvm::sys::path::remove_dots(p, true);
   return std::string(p);
+}
+
+/// The x86 features the program needs, which the runtime checks before it
+/// runs a kernel: the host's (among those code generation uses) for
+/// -mcpu=native, and what the kernel target's intrinsics need.
+std::string requiredFeatures() {
+  std::set<std::string> need;
+  if (mcpu == "native") {
+    llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
+    for (const char *f : {"avx", "avx2", "fma", "f16c", "avx512f", "avx512bw",
+                          "avx512vl", "avx512vnni", "avxvnni"})
+      if (host.lookup(f))
+        need.insert(f);
+  }
+  if (target == "avx512vnni")
+    need.insert({"avx512vnni", "avx512vl"});
+  if (target == "avxvnni")
+    need.insert("avxvnni");
+  need.insert(require.begin(), require.end());
+  std::string list;
+  for (const std::string &f : need)
+    list += (list.empty() ? "" : ",") + f;
+  return list;
 }
 
 /// The module of INPUT: parsed, or built from a model file whose weights
@@ -245,6 +272,7 @@ int main(int argc, char **argv) {
     qc::LowerToLLVMPipelineOptions o;
     o.target = target;
     o.weights = weights;
+    o.features = requiredFeatures();
     qc::buildLowerToLLVMPipeline(pm, o);
   }
   if (failed(pm.run(*module)))

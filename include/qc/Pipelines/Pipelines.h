@@ -47,6 +47,9 @@ struct LowerToLLVMPipelineOptions
       llvm::cl::init("native")};
   Option<std::string> weights{*this, "weights",
                               llvm::cl::desc("archive the table records")};
+  Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("x86 features the code needs (the runtime checks)")};
 };
 
 /// qc-lower-to-cpu -> scf/vector/memref/arith/func to the LLVM dialect ->

@@ -56,6 +56,7 @@ struct QCEmitKernelTablePass
       if (auto a = module->getAttrOfType<StringAttr>("qc.weights"))
         path = a.str();
     cString("qc_weights_path", path);
+    cString("qc_required_features", features);
 
     auto entry = LLVM::LLVMStructType::getLiteral(ctx, {ptr, ptr});
     auto array = LLVM::LLVMArrayType::get(entry, entries.size());
@@ -80,8 +81,8 @@ struct QCEmitKernelTablePass
       }
       LLVM::ReturnOp::create(b, arr);
     }
-    // The runtime's qc_kernel_table {count, kernels, weights}.
-    auto tableType = LLVM::LLVMStructType::getLiteral(ctx, {i64, ptr, ptr});
+    // The runtime's qc_kernel_table {count, kernels, weights, features}.
+    auto tableType = LLVM::LLVMStructType::getLiteral(ctx, {i64, ptr, ptr, ptr});
     auto table = LLVM::GlobalOp::create(b, tableType, true,
                                         LLVM::Linkage::External,
                                         "qc_compiled_kernels", Attribute());
@@ -97,6 +98,9 @@ struct QCEmitKernelTablePass
     t = LLVM::InsertValueOp::create(
         b, t, LLVM::AddressOfOp::create(b, ptr, "qc_weights_path"),
         ArrayRef<int64_t>{2});
+    t = LLVM::InsertValueOp::create(
+        b, t, LLVM::AddressOfOp::create(b, ptr, "qc_required_features"),
+        ArrayRef<int64_t>{3});
     LLVM::ReturnOp::create(b, t);
   }
 };

@@ -65,6 +65,17 @@ private:
     auto type = VectorType::get({n}, b.getI32Type());
     return arith::ConstantOp::create(b, DenseElementsAttr::get(type, v));
   }
+  /// A constant vector of `like`'s type with every lane `v`.
+  Value splatLike(Value like, int64_t v) {
+    auto type = cast<VectorType>(like.getType());
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(type, b.getIntegerAttr(type.getElementType(), v)));
+  }
+  Value i16Vector(ArrayRef<int64_t> values) {
+    SmallVector<int16_t> v(values.begin(), values.end());
+    auto type = VectorType::get({int64_t(v.size())}, b.getI16Type());
+    return arith::ConstantOp::create(b, DenseElementsAttr::get(type, ArrayRef(v)));
+  }
   Value f32Zeros(int64_t n) {
     auto type = VectorType::get({n}, b.getF32Type());
     return arith::ConstantOp::create(b, DenseElementsAttr::get(type, 0.0f));
@@ -104,7 +115,9 @@ Value KernelEmitter::loadScalar(Value at, BlockLayout::Scalar s) {
   return s == BlockLayout::F32 ? v : arith::ExtFOp::create(b, b.getF32Type(), v);
 }
 
-/// The unsigned codes of group `sub` of a block as vector<group x i32>.
+/// The unsigned codes of group `sub` of a block: vector<group x i16> for bit
+/// fields (at most 8 bits from two bytes), vector<group x i32> for trits
+/// (their digit extraction multiplies past 16 bits).
 Value KernelEmitter::codes(Value blockBase, int sub) {
   const BlockLayout &S = L.sub(sub);
   int64_t G = L.group;
@@ -147,23 +160,23 @@ Value KernelEmitter::codes(Value blockBase, int sub) {
   Value lo = identity ? bytes
                       : vector::ShuffleOp::create(b, bytes, bytes, S.byteIndex)
                             .getResult();
-  Value u = arith::ExtUIOp::create(b, i32s, lo);
+  auto i16s = VectorType::get({G}, b.getI16Type());
+  Value u = arith::ExtUIOp::create(b, i16s, lo);
   if (S.needsHighByte()) {
     SmallVector<int64_t> next;
     for (int64_t i : S.byteIndex)
       next.push_back(std::min(i + 1, S.codeBytes - 1));
     Value hi = arith::ExtUIOp::create(
-        b, i32s, vector::ShuffleOp::create(b, bytes, bytes, next));
-    u = arith::OrIOp::create(b, u,
-                             arith::ShLIOp::create(b, hi, i32Splat(G, 8)));
+        b, i16s, vector::ShuffleOp::create(b, bytes, bytes, next));
+    u = arith::OrIOp::create(b, u, arith::ShLIOp::create(b, hi, splatLike(hi, 8)));
   }
   bool shifted = false;
   for (int64_t s : S.shift)
     shifted |= s != 0;
   if (shifted)
-    u = arith::ShRUIOp::create(b, u, i32Vector(S.shift));
+    u = arith::ShRUIOp::create(b, u, i16Vector(S.shift));
   if (S.bits < 8 || S.needsHighByte())
-    u = arith::AndIOp::create(b, u, i32Splat(G, (1 << S.bits) - 1));
+    u = arith::AndIOp::create(b, u, splatLike(u, (1 << S.bits) - 1));
   return u;
 }
 
@@ -262,7 +275,7 @@ Value KernelEmitter::weightsF32(Value rowBase, Value group, int sub, Value mask)
   auto [d, m] = blockScale(blockBase, sub);
   Value u = codes(blockBase, sub);
   if (L.zero)
-    u = arith::SubIOp::create(b, u, i32Splat(G, int32_t(L.zero)));
+    u = arith::SubIOp::create(b, u, splatLike(u, L.zero));
   Value v = arith::SIToFPOp::create(b, f32s, u);
   v = arith::MulFOp::create(b, v, vector::BroadcastOp::create(b, f32s, d));
   if (m)
@@ -364,7 +377,7 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
       left = arith::TruncIOp::create(b, i8s, u);
     } else {
       Value ws = arith::TruncIOp::create(
-          b, i8s, arith::SubIOp::create(b, u, i32Splat(G, int32_t(L.zero))));
+          b, i8s, arith::SubIOp::create(b, u, splatLike(u, L.zero)));
       zero8 = arith::ConstantOp::create(b, DenseElementsAttr::get(i8s, int8_t(0)));
       negative = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, ws, zero8);
       left = arith::SelectOp::create(b, negative,

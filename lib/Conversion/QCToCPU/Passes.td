@@ -47,12 +47,16 @@ def QCEmitKernelTable : Pass<"qc-emit-kernel-table", "::mlir::ModuleOp"> {
     On a module lowered to the LLVM dialect, emits the global
     `qc_compiled_kernels` (the runtime's `qc_kernel_table`): the number of
     kernels, an array of {key string, C-interface function} for every
-    function that carries `qc.kernel`, and the weights archive the model was
-    compiled from (`weights`, default the module's `qc.weights`).
+    function that carries `qc.kernel`, the weights archive the model was
+    compiled from (`weights`, default the module's `qc.weights`) and the
+    CPU features the code needs (`features`).
   }];
   let options = [
     Option<"weights", "weights", "std::string", "\"\"",
            "weights archive recorded in the table (default: qc.weights)">,
+    Option<"features", "features", "std::string", "\"\"",
+           "x86 features the compiled code needs, comma-separated; the "
+           "runtime refuses CPUs without them">,
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }

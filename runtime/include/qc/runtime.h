@@ -31,7 +31,8 @@ typedef struct qc_kernel {
 typedef struct qc_kernel_table {
   int64_t count;
   const qc_kernel *kernels;
-  const char *weights; /* archive the model was compiled from */
+  const char *weights;  /* archive the model was compiled from */
+  const char *features; /* x86 features the code needs, comma-separated */
 } qc_kernel_table;
 
 typedef struct qc_model qc_model;
@@ -43,7 +44,8 @@ typedef struct qc_options {
 } qc_options;
 
 /* Loads `weights` (NULL: the table's own) and binds every weight to a kernel
- * of `table`. On failure returns NULL and writes the reason to `error`. */
+ * of `table`. On failure (a CPU without the table's features, a missing or
+ * mismatched weights file) returns NULL and writes the reason to `error`. */
 qc_model *qc_model_load(const qc_kernel_table *table, const char *weights,
                         const qc_options *options, char *error,
                         size_t error_size);
