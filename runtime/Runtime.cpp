@@ -400,6 +400,10 @@ qc_model *qc_model_load(const qc_kernel_table *table, const char *weights,
   };
   if (!table)
     return fail("no kernel table");
+  if (table->abi_version != QC_RUNTIME_ABI_VERSION)
+    return fail("the kernels were compiled for runtime ABI " +
+                std::to_string(table->abi_version) + ", this runtime is " +
+                std::to_string(QC_RUNTIME_ABI_VERSION) + " (recompile)");
   if (table->features) {
     std::string missing = missingFeatures(table->features);
     if (!missing.empty())

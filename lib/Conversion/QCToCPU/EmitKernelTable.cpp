@@ -2,6 +2,7 @@
 #include "lib/Conversion/QCToCPU/Passes.h"
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "qc/runtime.h"
 
 namespace mlir::qc {
 #define GEN_PASS_DEF_QCEMITKERNELTABLE
@@ -81,26 +82,24 @@ struct QCEmitKernelTablePass
       }
       LLVM::ReturnOp::create(b, arr);
     }
-    // The runtime's qc_kernel_table {count, kernels, weights, features}.
-    auto tableType = LLVM::LLVMStructType::getLiteral(ctx, {i64, ptr, ptr, ptr});
+    // The runtime's qc_kernel_table {abi_version, count, kernels, weights,
+    // features}.
+    auto tableType =
+        LLVM::LLVMStructType::getLiteral(ctx, {i64, i64, ptr, ptr, ptr});
     auto table = LLVM::GlobalOp::create(b, tableType, true,
                                         LLVM::Linkage::External,
                                         "qc_compiled_kernels", Attribute());
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(&table.getInitializerRegion().emplaceBlock());
     Value t = LLVM::UndefOp::create(b, tableType);
-    t = LLVM::InsertValueOp::create(
-        b, t, LLVM::ConstantOp::create(b, i64, int64_t(entries.size())),
-        ArrayRef<int64_t>{0});
-    t = LLVM::InsertValueOp::create(b, t,
-                                    LLVM::AddressOfOp::create(b, ptr, "qc_kernels"),
-                                    ArrayRef<int64_t>{1});
-    t = LLVM::InsertValueOp::create(
-        b, t, LLVM::AddressOfOp::create(b, ptr, "qc_weights_path"),
-        ArrayRef<int64_t>{2});
-    t = LLVM::InsertValueOp::create(
-        b, t, LLVM::AddressOfOp::create(b, ptr, "qc_required_features"),
-        ArrayRef<int64_t>{3});
+    Value fields[] = {
+        LLVM::ConstantOp::create(b, i64, int64_t(QC_RUNTIME_ABI_VERSION)),
+        LLVM::ConstantOp::create(b, i64, int64_t(entries.size())),
+        LLVM::AddressOfOp::create(b, ptr, "qc_kernels"),
+        LLVM::AddressOfOp::create(b, ptr, "qc_weights_path"),
+        LLVM::AddressOfOp::create(b, ptr, "qc_required_features")};
+    for (auto [i, v] : llvm::enumerate(fields))
+      t = LLVM::InsertValueOp::create(b, t, v, ArrayRef<int64_t>{int64_t(i)});
     LLVM::ReturnOp::create(b, t);
   }
 };

@@ -29,6 +29,7 @@ typedef struct qc_kernel {
 } qc_kernel;
 
 typedef struct qc_kernel_table {
+  int64_t abi_version; /* QC_RUNTIME_ABI_VERSION of the compiler */
   int64_t count;
   const qc_kernel *kernels;
   const char *weights;  /* archive the model was compiled from */
