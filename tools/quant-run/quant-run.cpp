@@ -41,6 +41,7 @@ struct Options {
   std::string compiled; // a library quant-compile built
   int64_t tokens = 64, ctx = 256, chunks = 0, threads = 0;
   int64_t pp = 512, tg = 128, repetitions = 3;
+  bool mmap = false; // --compiled runs on the file mapped in place
   double maxDelta = -1;
 };
 
@@ -51,7 +52,7 @@ struct Options {
                "imatrix -m MODEL [--compiled LIB.so] [-t THREADS] "
                "[--tokenizer TOK] [-p PROMPT] [-n N] [-f TEXT] [--ctx N] "
                "[--chunks N] [--baseline MODEL] [--max-delta D] [--pp N] "
-               "[--tg N] [-r N]\n",
+               "[--tg N] [-r N] [--mmap]\n",
                why.c_str());
   std::exit(2);
 }
@@ -85,6 +86,7 @@ Options parse(int argc, char **argv) {
     else if (a == "-o" || a == "--output") o.output = value();
     else if (a == "--baseline") o.baseline = value();
     else if (a == "--compiled") o.compiled = value();
+    else if (a == "--mmap") o.mmap = true;
     else if (a == "-t") o.threads = number("-t", value(), 0, 1024);
     else if (a == "--pp") o.pp = number("--pp", value(), 1, 1 << 20);
     else if (a == "--tg") o.tg = number("--tg", value(), 1, 1 << 20);
@@ -134,7 +136,7 @@ public:
       throw model::FormatError(o.compiled +
                                ": not a library quant-compile built (no "
                                "qc_compiled_kernels)");
-    qc_options opt{int(o.threads), context, 0};
+    qc_options opt{int(o.threads), context, 0, o.mmap ? 1 : 0};
     char error[1024];
     compiled = qc_model_load(table, o.model.c_str(), &opt, error, sizeof error);
     if (!compiled)

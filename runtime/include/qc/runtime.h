@@ -42,6 +42,8 @@ typedef struct qc_options {
   int threads;       /* 0: all cores */
   int64_t context;   /* 0: the model's context */
   int kv_f32;        /* keep the KV cache in f32 instead of f16 */
+  int mmap;          /* run on the file mapped in place (less memory, slower:
+                        4 KiB pages) instead of a huge-page copy */
 } qc_options;
 
 /* Loads `weights` (NULL: the table's own) and binds every weight to a kernel
