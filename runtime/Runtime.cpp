@@ -562,8 +562,9 @@ int32_t qc_sample(const float *logits, int64_t vocab, const qc_sampler *s,
                     [](auto &a, auto &b) { return a.first > b.first; });
   c.resize(k);
   double sum = 0;
+  const float top = c[0].first; // c[0] itself is overwritten below
   for (auto &e : c)
-    sum += e.first = std::exp(e.first - c[0].first);
+    sum += e.first = std::exp(e.first - top);
   // Nucleus: the smallest prefix whose probability reaches top_p.
   if (s->top_p > 0 && s->top_p < 1) {
     double acc = 0;
