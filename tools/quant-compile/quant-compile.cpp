@@ -17,10 +17,6 @@
 #include "qc/Model/Model.h"
 #include "qc/Pipelines/Pipelines.h"
 
-#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/Quant/IR/Quant.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
@@ -242,12 +238,7 @@ int main(int argc, char **argv) {
     return fail("--compile-to must be kernels or llvm");
 
   mlir::DialectRegistry registry;
-  registry.insert<mlir::qc::QCDialect, mlir::arith::ArithDialect,
-                  mlir::cf::ControlFlowDialect, mlir::func::FuncDialect,
-                  mlir::LLVM::LLVMDialect, mlir::math::MathDialect,
-                  mlir::memref::MemRefDialect, mlir::quant::QuantDialect,
-                  mlir::scf::SCFDialect, mlir::tensor::TensorDialect,
-                  mlir::vector::VectorDialect>();
+  qc::registerQCDialects(registry);
   mlir::MLIRContext ctx(registry);
   Progress progress(emit == "exe" || emit == "lib" ? 4 : 3);
 

@@ -2,6 +2,7 @@
 #ifndef QC_PIPELINES_PIPELINES_H
 #define QC_PIPELINES_PIPELINES_H
 
+#include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -56,6 +57,9 @@ struct LowerToLLVMPipelineOptions
 /// qc-emit-kernel-table.
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,
                               const LowerToLLVMPipelineOptions &options);
+
+/// Adds the qc dialect and every upstream dialect the pipelines produce.
+void registerQCDialects(mlir::DialectRegistry &registry);
 
 /// Registers `qc-quantize-pipeline` and `qc-lower-to-llvm-pipeline` with the
 /// pass registry.
