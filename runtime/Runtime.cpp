@@ -93,12 +93,16 @@ struct Q8Activations {
   std::vector<int8_t> codes;
   std::vector<float> scales;
   std::vector<int32_t> sums;
-  void quantize(const float *x, int64_t T, int64_t K) {
+  /// Tokens t0..t1 of x (T x K); `resize` first.
+  void resize(int64_t T, int64_t K) {
     int64_t Kp = (K + 31) / 32 * 32, blocks = Kp / 32;
     codes.assign(T * Kp, 0);
     scales.assign(T * blocks, 0.0f);
     sums.assign(T * blocks * 2, 0);
-    for (int64_t t = 0; t < T; ++t)
+  }
+  void quantize(const float *x, int64_t t0, int64_t t1, int64_t K) {
+    int64_t Kp = (K + 31) / 32 * 32, blocks = Kp / 32;
+    for (int64_t t = t0; t < t1; ++t)
       for (int64_t b = 0; b < blocks; ++b) {
         const float *in = x + t * K + b * 32;
         int64_t n = std::min<int64_t>(32, K - b * 32);
@@ -263,7 +267,10 @@ void qc_model::project(const Linear &L, const float *x, float *y, int64_t T) {
                            (int64_t(256) << 10) / std::max<int64_t>(1, rowBytes));
   grain = std::max<int64_t>(16, grain / 16 * 16);
   if (L.q8) {
-    q8.quantize(x, T, L.cols);
+    q8.resize(T, L.cols);
+    pool->parallelFor(T, 4, [&](int64_t t0, int64_t t1) {
+      q8.quantize(x, t0, t1, L.cols);
+    });
     MemRef<const int8_t> xq = view<const int8_t>(q8.codes.data(),
                                                  int64_t(q8.codes.size()));
     MemRef<const float> xd = view<const float>(q8.scales.data(),
@@ -412,8 +419,10 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
       rmsNorm(&x[t * D], L.ffnNorm, &xn[t * D], D, cfg.normEps);
     project(L.gate, xn.data(), g.data(), T);
     project(L.up, xn.data(), u.data(), T);
-    for (int64_t i = 0; i < T * F; ++i)
-      g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    pool->parallelFor(T * F, 8192, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    });
     project(L.down, g.data(), o.data(), T);
     for (int64_t i = 0; i < T * D; ++i)
       x[i] += o[i];

@@ -91,6 +91,8 @@ private:
   void emitRowTileF32(Value r, Value t0, int64_t tile);
   void emitRowTileQ8(Value r, Value t0, int64_t tile);
   void emitRowBlockQ8(Value r, Value t0, int64_t tile);
+  /// Rows a block kernel computes at once: a vpdpbusd's i32 lanes.
+  int64_t blockRows() const { return target == Target::Avx512Vnni ? 16 : 8; }
   Value dotBytes(Value u, Value a);
   Value dotBytesInto(Value acc, Value u, Value a);
 
@@ -447,19 +449,21 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
   }
 }
 
-/// Eight rows at once for a tile of tokens (groups of 32): each row's block
-/// is decoded to unsigned codes and the 8x8 matrix of 4-byte chunks is
-/// transposed, so chunk q of all eight rows meets four bytes of x broadcast
-/// in one vpdpbusd and the lanes of the result are the rows' sums: no
+/// blockRows() rows at once for a tile of tokens (groups of 32): each row's
+/// block is decoded to unsigned codes and the rows x 8 matrix of 4-byte
+/// chunks is transposed, so chunk q of all rows meets four bytes of x
+/// broadcast in one vpdpbusd and the lanes of the result are the rows' sums: no
 /// horizontal sums, scales as vectors, and the zero point enters as the
 /// accumulator's start value, -zero * sum(x).
 void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
-  constexpr int64_t R = 8;
+  const int64_t R = blockRows();
   int64_t S = L.subBlocks, groups = (K + 32 * S - 1) / (32 * S);
   int64_t Kp = (K + 31) / 32 * 32;
   auto f32s = VectorType::get({R}, b.getF32Type());
   auto i32s = VectorType::get({R}, b.getI32Type());
-  auto i8s = VectorType::get({32}, b.getI8Type());
+  auto i8s = VectorType::get({32}, b.getI8Type());       // one row's group
+  auto chunkType = VectorType::get({8}, b.getI32Type()); // its 4-byte chunks
+  auto laneBytes = VectorType::get({4 * R}, b.getI8Type());
   SmallVector<Value> rowBase;
   for (int64_t i = 0; i < R; ++i)
     rowBase.push_back(rowBaseOf(b, L, add(r, idx(i)), K));
@@ -479,7 +483,7 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
       if (m)
         mins.push_back(m);
       chunks.push_back(vector::BitCastOp::create(
-          b, i32s, arith::TruncIOp::create(b, i8s, codes(blockBase, sub))));
+          b, chunkType, arith::TruncIOp::create(b, i8s, codes(blockBase, sub))));
     }
     // Transpose by interleaving: after level k, lane 2^k * j + e of a
     // vector holds chunk j of its e-th row.
@@ -500,7 +504,7 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
     SmallVector<Value> W;
     for (int64_t q = 0; q < 8; ++q)
       W.push_back(vector::BitCastOp::create(
-          b, i8s,
+          b, laneBytes,
           vector::ExtractStridedSliceOp::create(b, level[0], ArrayRef<int64_t>{q * R},
                                                 ArrayRef<int64_t>{R},
                                                 ArrayRef<int64_t>{1})));
@@ -526,7 +530,7 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
         Value word = vector::ExtractOp::create(
             b, vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), four),
             ArrayRef<int64_t>{0});
-        Value x4 = vector::BitCastOp::create(b, i8s,
+        Value x4 = vector::BitCastOp::create(b, laneBytes,
                                              vector::BroadcastOp::create(b, i32s, word));
         acc = dotBytesInto(acc, W[q], x4);
       }
@@ -608,11 +612,11 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     b.setInsertionPointToStart(tiles.getBody());
     Value first = r0;
     if (q8 && L.group == 32 && tile > 1) {
-      // Whole blocks of eight rows, then the rest row by row.
+      // Whole blocks of rows, then the rest row by row.
       Value r8 = add(r0, mul(arith::DivUIOp::create(
-                                 b, arith::SubIOp::create(b, r1, r0), idx(8)),
-                             idx(8)));
-      auto blocks = scf::ForOp::create(b, r0, r8, idx(8));
+                                 b, arith::SubIOp::create(b, r1, r0), idx(blockRows())),
+                             idx(blockRows())));
+      auto blocks = scf::ForOp::create(b, r0, r8, idx(blockRows()));
       {
         OpBuilder::InsertionGuard g(b);
         b.setInsertionPointToStart(blocks.getBody());
