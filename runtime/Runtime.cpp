@@ -19,6 +19,7 @@
 #include <cmath>
 #if defined(__x86_64__)
 #include <cpuid.h>
+#include <immintrin.h>
 #endif
 #include <cstring>
 #include <memory>
@@ -79,6 +80,51 @@ float fromHalf(uint16_t h) {
   return f;
 }
 
+/// sum_i q[i] * k[i] and out[i] += p * v[i] over f16 rows of the KV cache:
+/// portable code, and an F16C/FMA version chosen at load when the CPU has it.
+float dotHalfPortable(const float *q, const uint16_t *k, int64_t n) {
+  float s = 0;
+  for (int64_t i = 0; i < n; ++i)
+    s += q[i] * fromHalf(k[i]);
+  return s;
+}
+void axpyHalfPortable(float p, const uint16_t *v, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] += p * fromHalf(v[i]);
+}
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma,f16c"))) float
+dotHalfF16C(const float *q, const uint16_t *k, int64_t n) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    acc = _mm256_fmadd_ps(
+        _mm256_loadu_ps(q + i),
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(k + i))),
+        acc);
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_add_ss(h, _mm_movehdup_ps(h));
+  float s = _mm_cvtss_f32(h);
+  for (; i < n; ++i)
+    s += q[i] * fromHalf(k[i]);
+  return s;
+}
+__attribute__((target("avx2,fma,f16c"))) void
+axpyHalfF16C(float p, const uint16_t *v, float *out, int64_t n) {
+  __m256 pv = _mm256_set1_ps(p);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i,
+                     _mm256_fmadd_ps(pv,
+                                     _mm256_cvtph_ps(_mm_loadu_si128(
+                                         reinterpret_cast<const __m128i *>(v + i))),
+                                     _mm256_loadu_ps(out + i)));
+  for (; i < n; ++i)
+    out[i] += p * fromHalf(v[i]);
+}
+#endif
+
 /// One weight bound to its kernel.
 struct Linear {
   const qc::model::Tensor *tensor = nullptr;
@@ -112,10 +158,18 @@ struct Q8Activations {
         float d = amax / 127.0f, inv = d > 0 ? 1.0f / d : 0.0f;
         scales[t * blocks + b] = d;
         int8_t *out = &codes[t * Kp + b * 32];
+        // Round to nearest even by the 1.5 * 2^23 trick (vectorises,
+        // unlike lrintf); |x * inv| <= 127.
+        int32_t s[2] = {0, 0};
         for (int64_t i = 0; i < n; ++i) {
-          out[i] = int8_t(std::lrintf(in[i] * inv));
-          sums[(t * blocks + b) * 2 + i / 16] += out[i];
+          float f = in[i] * inv + 12582912.0f;
+          int32_t bits;
+          std::memcpy(&bits, &f, 4);
+          out[i] = int8_t((bits & 0x7fffff) - 0x400000);
+          s[i / 16] += out[i];
         }
+        sums[(t * blocks + b) * 2] = s[0];
+        sums[(t * blocks + b) * 2 + 1] = s[1];
       }
   }
 };
@@ -219,6 +273,11 @@ struct qc_model {
   const float *outputNorm = nullptr;
   std::vector<float> ropeFreq;
   Q8Activations q8;
+  struct {
+    std::vector<float> x, xn, q, k, v, att, o, g, u;
+  } scratch;
+  float (*dotHalf)(const float *, const uint16_t *, int64_t) = dotHalfPortable;
+  void (*axpyHalf)(float, const uint16_t *, float *, int64_t) = axpyHalfPortable;
 
   const float *floats(const std::string &name, int64_t n);
   Linear bind(const std::unordered_map<std::string, void *> &kernels,
@@ -333,8 +392,12 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
     throw FormatError("positions " + std::to_string(pos) + ".." +
                       std::to_string(pos + T - 1) +
                       " exceed the context of " + std::to_string(cfg.context));
-  std::vector<float> x(T * D), xn(T * D), q(T * D), k(T * KV), v(T * KV);
-  std::vector<float> att(T * D), o(T * D), g(T * F), u(T * F);
+  // Buffers live across calls: fresh pages for every prompt cost more than
+  // the arithmetic on them.
+  auto &[x, xn, q, k, v, att, o, g, u] = scratch;
+  for (auto [buffer, n] : {std::pair{&x, D}, {&xn, D}, {&q, D}, {&k, KV},
+                           {&v, KV}, {&att, D}, {&o, D}, {&g, F}, {&u, F}})
+    buffer->resize(T * n);
   int64_t embRow = embeddingCodec->rowBytes(D),
           embHeader = embeddingCodec->headerBytes();
   std::vector<uint8_t> row(embHeader + embRow);
@@ -377,7 +440,7 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
     }
     // Attention: one job per (token, head).
     pool->parallelFor(T * cfg.heads, 1, [&](int64_t b, int64_t e) {
-      std::vector<float> scores(pos + T), key(hd), val(hd);
+      std::vector<float> scores(pos + T);
       for (int64_t job = b; job < e; ++job) {
         int64_t t = job / cfg.heads, h = job % cfg.heads;
         const float *qh = &q[t * D + h * hd];
@@ -389,8 +452,7 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
             const float *kj = &L.keys32[j * KV + kvOff];
             for (int64_t i = 0; i < hd; ++i) s += qh[i] * kj[i];
           } else {
-            const uint16_t *kj = &L.keys16[j * KV + kvOff];
-            for (int64_t i = 0; i < hd; ++i) s += qh[i] * fromHalf(kj[i]);
+            s = dotHalf(qh, &L.keys16[j * KV + kvOff], hd);
           }
           scores[j] = s * scale;
           mx = std::max(mx, scores[j]);
@@ -406,8 +468,7 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
             const float *vj = &L.values32[j * KV + kvOff];
             for (int64_t i = 0; i < hd; ++i) out[i] += p * vj[i];
           } else {
-            const uint16_t *vj = &L.values16[j * KV + kvOff];
-            for (int64_t i = 0; i < hd; ++i) out[i] += p * fromHalf(vj[i]);
+            axpyHalf(p, &L.values16[j * KV + kvOff], out, hd);
           }
         }
       }
@@ -471,6 +532,12 @@ qc_model *qc_model_load(const qc_kernel_table *table, const char *weights,
     const qc_options &opt = options ? *options : defaults;
     if (!opt.mmap)
       m->weightCopy.take(m->model);
+#if defined(__x86_64__)
+    if (cpuHas("avx2") && cpuHas("fma") && cpuHas("f16c")) {
+      m->dotHalf = dotHalfF16C;
+      m->axpyHalf = axpyHalfF16C;
+    }
+#endif
     if (opt.context > 0) // may exceed the trained context, as llama.cpp's -c
       m->cfg.context = opt.context;
     m->kvF32 = opt.kv_f32 != 0;
