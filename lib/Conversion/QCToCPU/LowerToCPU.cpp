@@ -26,8 +26,6 @@ namespace {
 
 enum class Target { Generic, AvxVnni, Avx512Vnni };
 
-/// Tokens that share one decode of a weight block.
-constexpr int64_t kTokenTile = 8;
 
 /// Resolves `native` from the host's CPU features.
 FailureOr<Target> parseTarget(StringRef name) {
@@ -91,6 +89,9 @@ private:
   void emitRowTileF32(Value r, Value t0, int64_t tile);
   void emitRowTileQ8(Value r, Value t0, int64_t tile);
   void emitRowBlockQ8(Value r, Value t0, int64_t tile);
+  /// Tokens that share one decode of a weight block: int8 accumulators
+  /// are narrow, f32 ones hold a whole group.
+  int64_t tokenTile() const { return q8 ? 16 : 8; }
   /// Rows a block kernel computes at once: a vpdpbusd's i32 lanes.
   int64_t blockRows() const { return target == Target::Avx512Vnni ? 16 : 8; }
   Value dotBytes(Value u, Value a);
@@ -604,8 +605,8 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
   // L1 while the rows stream past (the runtime hands out row ranges sized
   // for L2).
   Value Tt = arith::MulIOp::create(
-      b, arith::DivUIOp::create(b, T, idx(kTokenTile)), idx(kTokenTile));
-  for (auto [from, to, tile] : {std::tuple{idx(0), Tt, kTokenTile},
+      b, arith::DivUIOp::create(b, T, idx(tokenTile())), idx(tokenTile()));
+  for (auto [from, to, tile] : {std::tuple{idx(0), Tt, tokenTile()},
                                 std::tuple{Tt, T, int64_t(1)}}) {
     auto tiles = scf::ForOp::create(b, from, to, idx(tile));
     OpBuilder::InsertionGuard outer(b);
