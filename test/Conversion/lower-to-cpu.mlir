@@ -93,7 +93,7 @@ module {
 // Q4_K: a 256-weight block holds eight groups; each group's 6-bit scale and
 // minimum are unpacked from the shared 12 bytes (scalar), times d and dmin.
 // VNNI: qc.kernel = "Q4_K:8x256@q8"
-// VNNI: arith.constant 63 : i32
+// VNNI: arith.constant dense<63> : vector<8xi32>
 // VNNI: arith.negf
 // VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
 module {

@@ -9,6 +9,7 @@
 
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 #include <set>
 #include "llvm/TargetParser/Host.h"
@@ -103,6 +104,8 @@ private:
   Target target;
   bool q8;
   Value w, x, xq, xd, xs, y, T, tensorScale, codebook;
+  /// K-quant scale and minimum vectors of a block, by its address value.
+  llvm::DenseMap<void *, std::pair<Value, Value>> kScaleCache;
 };
 
 /// A little-endian f32/f16/bf16 at a byte offset of the weights, as f32.
@@ -191,27 +194,47 @@ Value KernelEmitter::loadByte(Value blockBase, int64_t offset) {
 
 std::pair<Value, Value> KernelEmitter::blockScale(Value blockBase, int sub) {
   if (L.kScales) {
-    // llama.cpp's get_scale_min_k4 for group `sub`, from byte 4 on.
-    auto c = [&](int64_t v) {
-      return arith::ConstantIntOp::create(b, b.getI32Type(), v).getResult();
-    };
-    auto q = [&](int i) { return loadByte(blockBase, 4 + i); };
-    Value sc, mn;
-    if (sub < 4) {
-      sc = arith::AndIOp::create(b, q(sub), c(63));
-      mn = arith::AndIOp::create(b, q(sub + 4), c(63));
-    } else {
-      Value hiS = arith::ShLIOp::create(b, arith::ShRUIOp::create(b, q(sub - 4), c(6)), c(4));
-      Value hiM = arith::ShLIOp::create(b, arith::ShRUIOp::create(b, q(sub), c(6)), c(4));
-      sc = arith::OrIOp::create(b, arith::AndIOp::create(b, q(sub + 4), c(15)), hiS);
-      mn = arith::OrIOp::create(b, arith::ShRUIOp::create(b, q(sub + 4), c(4)), hiM);
+    // llama.cpp's get_scale_min_k4 for all eight groups at once, as lanes:
+    // the 12 bytes from offset 4 shuffled so lane j sees the bytes its
+    // 6-bit scale and minimum are made of; then d * scale, -dmin * min.
+    // Computed once per block (cached by the block's address value).
+    auto &cached = kScaleCache[blockBase.getAsOpaquePointer()];
+    if (!cached.first) {
+      auto i32x8 = VectorType::get({8}, b.getI32Type());
+      auto f32x8 = VectorType::get({8}, b.getF32Type());
+      Value raw = vector::LoadOp::create(b, VectorType::get({12}, b.getI8Type()),
+                                         w, ValueRange{add(blockBase, idx(4))});
+      auto pick = [&](ArrayRef<int64_t> lanes) {
+        return arith::ExtUIOp::create(
+            b, i32x8, vector::ShuffleOp::create(b, raw, raw, lanes));
+      };
+      auto c = [&](int32_t v) { return i32Splat(8, v); };
+      Value A = pick({0, 1, 2, 3, 8, 9, 10, 11});  // q[j] | q[j + 4]
+      Value C = pick({0, 1, 2, 3, 0, 1, 2, 3});    // q[j - 4] for j >= 4
+      Value D = pick({4, 5, 6, 7, 8, 9, 10, 11});  // q[j + 4]
+      Value E = pick({0, 1, 2, 3, 4, 5, 6, 7});    // q[j]
+      Value low = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                        i32Vector({0, 1, 2, 3, 4, 5, 6, 7}), c(4));
+      auto shl = [&](Value v, int32_t n) { return arith::ShLIOp::create(b, v, c(n)); };
+      auto shr = [&](Value v, int32_t n) { return arith::ShRUIOp::create(b, v, c(n)); };
+      auto band = [&](Value v, int32_t n) { return arith::AndIOp::create(b, v, c(n)); };
+      Value sc = arith::SelectOp::create(
+          b, low, band(A, 63),
+          arith::OrIOp::create(b, band(A, 15), shl(shr(C, 6), 4)));
+      Value mn = arith::SelectOp::create(
+          b, low, band(D, 63),
+          arith::OrIOp::create(b, shr(D, 4), shl(shr(E, 6), 4)));
+      Value d = loadScalar(blockBase, BlockLayout::F16);
+      Value dmin = loadScalar(add(blockBase, idx(2)), BlockLayout::F16);
+      cached.first = arith::MulFOp::create(
+          b, arith::UIToFPOp::create(b, f32x8, sc),
+          vector::BroadcastOp::create(b, f32x8, d));
+      cached.second = arith::NegFOp::create(
+          b, arith::MulFOp::create(b, arith::UIToFPOp::create(b, f32x8, mn),
+                                   vector::BroadcastOp::create(b, f32x8, dmin)));
     }
-    Value d = loadScalar(blockBase, BlockLayout::F16);
-    Value dmin = loadScalar(add(blockBase, idx(2)), BlockLayout::F16);
-    Value fsc = arith::UIToFPOp::create(b, b.getF32Type(), sc);
-    Value fmn = arith::UIToFPOp::create(b, b.getF32Type(), mn);
-    return {arith::MulFOp::create(b, d, fsc),
-            arith::NegFOp::create(b, arith::MulFOp::create(b, dmin, fmn))};
+    return {vector::ExtractOp::create(b, cached.first, ArrayRef<int64_t>{sub}),
+            vector::ExtractOp::create(b, cached.second, ArrayRef<int64_t>{sub})};
   }
   if (L.kind == BlockLayout::Fields) {
     Value d = loadScalar(add(blockBase, idx(L.scaleOffset)), L.scale);
@@ -475,10 +498,13 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
     b.setInsertionPointToStart(loop.getBody());
     Value g = loop.getInductionVar();
     SmallVector<Value> next(loop.getRegionIterArgs());
+    SmallVector<Value> blockBases;
+    for (int64_t i = 0; i < R; ++i)
+      blockBases.push_back(add(rowBase[i], mul(g, idx(L.blockBytes))));
     for (int sub = 0; sub < S; ++sub) {
     SmallVector<Value> chunks, scales, mins;
     for (int64_t i = 0; i < R; ++i) {
-      Value blockBase = add(rowBase[i], mul(g, idx(L.blockBytes)));
+      Value blockBase = blockBases[i];
       auto [d, m] = blockScale(blockBase, sub);
       scales.push_back(d);
       if (m)
