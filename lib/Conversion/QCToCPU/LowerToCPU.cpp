@@ -93,6 +93,32 @@ private:
   /// Tokens that share one decode of a weight block: int8 accumulators
   /// are narrow, f32 ones hold a whole group.
   int64_t tokenTile() const { return q8 ? 16 : 8; }
+  /// Rows (vectors of n lanes, a power-of-two count) to n vectors of one
+  /// lane of every row, by interleaving: after level k, lane 2^k * j + e
+  /// of a vector holds lane j of its e-th row.
+  SmallVector<Value> transpose(SmallVector<Value> rows) {
+    int64_t lanes = cast<VectorType>(rows[0].getType()).getNumElements();
+    int64_t count = int64_t(rows.size());
+    for (int64_t width = 1; rows.size() > 1; width *= 2) {
+      SmallVector<Value> next;
+      int64_t n = cast<VectorType>(rows[0].getType()).getNumElements();
+      for (size_t p = 0; p < rows.size(); p += 2) {
+        SmallVector<int64_t> mask;
+        for (int64_t j = 0; j < n / width; ++j)
+          for (int64_t side = 0; side < 2; ++side)
+            for (int64_t e = 0; e < width; ++e)
+              mask.push_back(side * n + j * width + e);
+        next.push_back(vector::ShuffleOp::create(b, rows[p], rows[p + 1], mask));
+      }
+      rows = next;
+    }
+    SmallVector<Value> columns;
+    for (int64_t q = 0; q < lanes; ++q)
+      columns.push_back(vector::ExtractStridedSliceOp::create(
+          b, rows[0], ArrayRef<int64_t>{q * count}, ArrayRef<int64_t>{count},
+          ArrayRef<int64_t>{1}));
+    return columns;
+  }
   /// Rows a block kernel computes at once: a vpdpbusd's i32 lanes.
   int64_t blockRows() const { return target == Target::Avx512Vnni ? 16 : 8; }
   Value dotBytes(Value u, Value a);
@@ -501,6 +527,20 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
     SmallVector<Value> blockBases;
     for (int64_t i = 0; i < R; ++i)
       blockBases.push_back(add(rowBase[i], mul(g, idx(L.blockBytes))));
+    // K-quants: every row's eight group scales (and minimums) as lanes,
+    // transposed into one vector of the rows' values per group.
+    SmallVector<Value> kScales, kMins;
+    if (L.kScales) {
+      SmallVector<Value> rowScales, rowMins;
+      for (Value base : blockBases) {
+        blockScale(base, 0);
+        auto [d, m] = kScaleCache[base.getAsOpaquePointer()];
+        rowScales.push_back(d);
+        rowMins.push_back(m);
+      }
+      kScales = transpose(rowScales);
+      kMins = transpose(rowMins);
+    }
     for (int sub = 0; sub < S; ++sub) {
     SmallVector<Value> chunks, scales, mins;
     for (int64_t i = 0; i < R; ++i) {
@@ -512,32 +552,14 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
       chunks.push_back(vector::BitCastOp::create(
           b, chunkType, arith::TruncIOp::create(b, i8s, codes(blockBase, sub))));
     }
-    // Transpose by interleaving: after level k, lane 2^k * j + e of a
-    // vector holds chunk j of its e-th row.
-    SmallVector<Value> level = chunks;
-    for (int64_t width = 1; level.size() > 1; width *= 2) {
-      SmallVector<Value> next;
-      int64_t n = cast<VectorType>(level[0].getType()).getNumElements();
-      for (size_t p = 0; p < level.size(); p += 2) {
-        SmallVector<int64_t> mask;
-        for (int64_t j = 0; j < n / width; ++j)
-          for (int64_t side = 0; side < 2; ++side)
-            for (int64_t e = 0; e < width; ++e)
-              mask.push_back(side * n + j * width + e);
-        next.push_back(vector::ShuffleOp::create(b, level[p], level[p + 1], mask));
-      }
-      level = next;
-    }
     SmallVector<Value> W;
-    for (int64_t q = 0; q < 8; ++q)
-      W.push_back(vector::BitCastOp::create(
-          b, laneBytes,
-          vector::ExtractStridedSliceOp::create(b, level[0], ArrayRef<int64_t>{q * R},
-                                                ArrayRef<int64_t>{R},
-                                                ArrayRef<int64_t>{1})));
-    Value dvec = vector::FromElementsOp::create(b, f32s, scales);
-    Value mvec = mins.empty() ? Value()
-                              : vector::FromElementsOp::create(b, f32s, mins).getResult();
+    for (Value chunk : transpose(chunks))
+      W.push_back(vector::BitCastOp::create(b, laneBytes, chunk));
+    Value dvec = L.kScales ? kScales[sub]
+                           : vector::FromElementsOp::create(b, f32s, scales).getResult();
+    Value mvec = L.kScales ? kMins[sub]
+                 : mins.empty() ? Value()
+                                : vector::FromElementsOp::create(b, f32s, mins).getResult();
     Value k0 = mul(add(mul(g, idx(S)), idx(sub)), idx(32));
     for (int64_t j = 0; j < tile; ++j) {
       Value t = add(t0, idx(j));
