@@ -24,8 +24,10 @@ def QCLowerToCPU : Pass<"qc-lower-to-cpu", "::mlir::ModuleOp"> {
       their scales and per-16 sums; unsigned codes meet them in `vpdpbusd`
       and the format's zero point (or minimum) is applied through the sums.
 
-    Tokens go in tiles of four so a decoded block serves four activation
-    rows. Kernels carry `llvm.emit_c_interface` and `qc.kernel = "<key>"`;
+    Tokens go in tiles (sixteen for int8 kernels, eight for f32 ones) so a
+    decoded block serves a whole tile; int8 tiles take sixteen rows at once
+    (eight on AVX-VNNI) with their 4-byte chunks transposed so each
+    vpdpbusd lane is a row. Kernels carry `llvm.emit_c_interface` and `qc.kernel = "<key>"`;
     the runtime calls them from its thread pool. The graph functions are
     removed: the runtime runs the graph around the kernels.
   }];
