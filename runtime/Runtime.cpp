@@ -394,7 +394,9 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
                       " exceed the context of " + std::to_string(cfg.context));
   // Buffers live across calls: fresh pages for every prompt cost more than
   // the arithmetic on them.
-  auto &[x, xn, q, k, v, att, o, g, u] = scratch;
+  std::vector<float> &x = scratch.x, &xn = scratch.xn, &q = scratch.q,
+                     &k = scratch.k, &v = scratch.v, &att = scratch.att,
+                     &o = scratch.o, &g = scratch.g, &u = scratch.u;
   for (auto [buffer, n] : {std::pair{&x, D}, {&xn, D}, {&q, D}, {&k, KV},
                            {&v, KV}, {&att, D}, {&o, D}, {&g, F}, {&u, F}})
     buffer->resize(T * n);
