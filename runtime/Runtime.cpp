@@ -274,7 +274,7 @@ struct qc_model {
   std::vector<float> ropeFreq;
   Q8Activations q8;
   struct {
-    std::vector<float> x, xn, q, k, v, att, o, g, u;
+    std::vector<float> x, xn, q, k, v, att, o, g, u, rot;
   } scratch;
   float (*dotHalf)(const float *, const uint16_t *, int64_t) = dotHalfPortable;
   void (*axpyHalf)(float, const uint16_t *, float *, int64_t) = axpyHalfPortable;
@@ -368,14 +368,14 @@ void rmsNorm(const float *x, const float *w, float *y, int64_t n, float eps) {
     y[i] = x[i] * scale * w[i];
 }
 
-void rope(float *v, int64_t width, int64_t headDim, int64_t pos,
-          const qc::model::Config &c, const std::vector<float> &freq) {
+/// Rotates every head of `v` by one position's (cos, sin) pairs `rot`.
+void rope(float *v, int64_t width, int64_t headDim, const float *rot,
+          bool neox) {
   for (int64_t h = 0; h < width; h += headDim)
     for (int64_t i = 0; i < headDim / 2; ++i) {
-      float angle = float(pos) * c.ropeFreqScale * freq[i];
-      float cs = std::cos(angle), sn = std::sin(angle);
-      int64_t a = c.ropeNeox ? h + i : h + 2 * i;
-      int64_t b = c.ropeNeox ? h + i + headDim / 2 : h + 2 * i + 1;
+      float cs = rot[2 * i], sn = rot[2 * i + 1];
+      int64_t a = neox ? h + i : h + 2 * i;
+      int64_t b = neox ? h + i + headDim / 2 : h + 2 * i + 1;
       float x0 = v[a], x1 = v[b];
       v[a] = x0 * cs - x1 * sn;
       v[b] = x0 * sn + x1 * cs;
@@ -415,6 +415,16 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
     embeddingCodec->dequantize(row.data(), 1, D, &x[t * D]);
   }
   const float scale = 1.0f / std::sqrt(float(hd));
+  // The rotations of the positions this call covers, for every layer and
+  // head (the same angles as the reference computes per use).
+  std::vector<float> &rot = scratch.rot;
+  rot.resize(T * hd);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < hd / 2; ++i) {
+      float angle = float(pos + t) * cfg.ropeFreqScale * ropeFreq[i];
+      rot[t * hd + 2 * i] = std::cos(angle);
+      rot[t * hd + 2 * i + 1] = std::sin(angle);
+    }
   for (Layer &L : layers) {
     for (int64_t t = 0; t < T; ++t)
       rmsNorm(&x[t * D], L.attnNorm, &xn[t * D], D, cfg.normEps);
@@ -427,8 +437,8 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
         for (int64_t i = 0; i < KV; ++i) k[t * KV + i] += L.bk[i];
         for (int64_t i = 0; i < KV; ++i) v[t * KV + i] += L.bv[i];
       }
-      rope(&q[t * D], D, hd, pos + t, cfg, ropeFreq);
-      rope(&k[t * KV], KV, hd, pos + t, cfg, ropeFreq);
+      rope(&q[t * D], D, hd, &rot[t * hd], cfg.ropeNeox);
+      rope(&k[t * KV], KV, hd, &rot[t * hd], cfg.ropeNeox);
       int64_t at = (pos + t) * KV;
       if (kvF32) {
         std::copy_n(&k[t * KV], KV, &L.keys32[at]);
