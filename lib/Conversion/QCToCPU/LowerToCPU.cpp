@@ -85,7 +85,14 @@ private:
   Value loadScalar(Value byteOffset, BlockLayout::Scalar s);
   Value codes(Value blockBase, int sub);
   std::pair<Value, Value> blockScale(Value blockBase, int sub);
-  Value weightsF32(Value rowBase, Value group, int sub, Value mask);
+  Value weightsF32(Value blockBase, int sub, Value mask);
+  /// Byte offset of block `group` of the row at `rowBase`.
+  Value blockBaseOf(Value rowBase, Value group) {
+    int64_t stride = L.kind == BlockLayout::Float
+                         ? L.group * (L.element == BlockLayout::F32 ? 4 : 2)
+                         : L.blockBytes;
+    return add(rowBase, mul(group, idx(stride)));
+  }
   Value loadByte(Value blockBase, int64_t offset);
   void emitRowTileF32(Value r, Value t0, int64_t tile);
   void emitRowTileQ8(Value r, Value t0, int64_t tile);
@@ -294,9 +301,9 @@ std::pair<Value, Value> KernelEmitter::blockScale(Value blockBase, int sub) {
   return {arith::MulFOp::create(b, entry, tensorScale), Value()};
 }
 
-/// Weights of block `group` of the row as vector<group x f32>; `mask` (may
-/// be null) limits the loads of unpadded float rows.
-Value KernelEmitter::weightsF32(Value rowBase, Value group, int sub, Value mask) {
+/// Weights of group `sub` of the block at `blockBase` as vector<group x f32>;
+/// `mask` (may be null) limits the loads of unpadded float rows.
+Value KernelEmitter::weightsF32(Value blockBase, int sub, Value mask) {
   int64_t G = L.group;
   auto f32s = VectorType::get({G}, b.getF32Type());
   if (L.kind == BlockLayout::Float) {
@@ -304,7 +311,7 @@ Value KernelEmitter::weightsF32(Value rowBase, Value group, int sub, Value mask)
     Type et = L.element == BlockLayout::F32   ? Type(b.getF32Type())
               : L.element == BlockLayout::F16 ? Type(b.getF16Type())
                                               : Type(b.getBF16Type());
-    Value at = add(rowBase, mul(group, idx(G * eb)));
+    Value at = blockBase;
     auto bytesType = VectorType::get({G * eb}, b.getI8Type());
     Value raw;
     if (mask) {
@@ -323,7 +330,6 @@ Value KernelEmitter::weightsF32(Value rowBase, Value group, int sub, Value mask)
     Value v = vector::BitCastOp::create(b, VectorType::get({G}, et), raw);
     return L.element == BlockLayout::F32 ? v : arith::ExtFOp::create(b, f32s, v);
   }
-  Value blockBase = add(rowBase, mul(group, idx(L.blockBytes)));
   auto [d, m] = blockScale(blockBase, sub);
   Value u = codes(blockBase, sub);
   if (L.zero)
@@ -359,8 +365,10 @@ void KernelEmitter::emitRowTileF32(Value r, Value t0, int64_t tile) {
     b.setInsertionPointToStart(loop.getBody());
     Value g = loop.getInductionVar();
     SmallVector<Value> next(loop.getRegionIterArgs());
+    // One block base for all its groups: K-quant scales decode once.
+    Value blockBase = blockBaseOf(rowBase, g);
     for (int sub = 0; sub < S; ++sub) {
-      Value wf = weightsF32(rowBase, g, sub, Value());
+      Value wf = weightsF32(blockBase, sub, Value());
       Value k0 = mul(add(mul(g, idx(S)), idx(sub)), idx(G));
       for (int64_t j = 0; j < tile; ++j) {
         Value xv = vector::LoadOp::create(b, f32s, x, ValueRange{add(xRow[j], k0)});
@@ -373,7 +381,7 @@ void KernelEmitter::emitRowTileF32(Value r, Value t0, int64_t tile) {
   if (tail) {
     Value mask = vector::ConstantMaskOp::create(
         b, VectorType::get({G}, b.getI1Type()), ArrayRef<int64_t>{tail});
-    Value wf = weightsF32(rowBase, idx(full), 0, mask);
+    Value wf = weightsF32(blockBaseOf(rowBase, idx(full)), 0, mask);
     for (int64_t j = 0; j < tile; ++j) {
       Value at = add(xRow[j], idx(full * G));
       Value xv = vector::MaskedLoadOp::create(b, f32s, x, ValueRange{at}, mask,
@@ -417,7 +425,7 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
   // scalars for the minimum's share.
   auto step = [&](Value g, ValueRange accs) {
     SmallVector<Value> next(accs.begin(), accs.end());
-    Value blockBase = add(rowBase, mul(g, idx(L.blockBytes)));
+    Value blockBase = blockBaseOf(rowBase, g);
     for (int sub = 0; sub < S; ++sub) {
     auto [d, m] = blockScale(blockBase, sub);
     Value u = codes(blockBase, sub);
@@ -526,7 +534,7 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
     SmallVector<Value> next(loop.getRegionIterArgs());
     SmallVector<Value> blockBases;
     for (int64_t i = 0; i < R; ++i)
-      blockBases.push_back(add(rowBase[i], mul(g, idx(L.blockBytes))));
+      blockBases.push_back(blockBaseOf(rowBase[i], g));
     // K-quants: every row's eight group scales (and minimums) as lanes,
     // transposed into one vector of the rows' values per group.
     SmallVector<Value> kScales, kMins;
@@ -545,10 +553,12 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
     SmallVector<Value> chunks, scales, mins;
     for (int64_t i = 0; i < R; ++i) {
       Value blockBase = blockBases[i];
-      auto [d, m] = blockScale(blockBase, sub);
-      scales.push_back(d);
-      if (m)
-        mins.push_back(m);
+      if (!L.kScales) {
+        auto [d, m] = blockScale(blockBase, sub);
+        scales.push_back(d);
+        if (m)
+          mins.push_back(m);
+      }
       chunks.push_back(vector::BitCastOp::create(
           b, chunkType, arith::TruncIOp::create(b, i8s, codes(blockBase, sub))));
     }
