@@ -38,6 +38,10 @@ model::Tensor quantizeTensor(const model::Tensor &t, const std::string &format,
       parsed->kind != formats::FormatName::GGML)
     why = codec->quantizeGPTQ(w.data(), t.rows(), t.cols(), hessian, {},
                               out.bytes.data());
+  else if (method == QuantMethod::Imatrix && hessian &&
+           parsed->kind != formats::FormatName::GGML)
+    why = codec->quantizeGroupHessian(w.data(), t.rows(), t.cols(), hessian,
+                                      out.bytes.data());
   else
     why = codec->quantize(w.data(), t.rows(), t.cols(),
                           method == QuantMethod::RTN ? nullptr : importance,

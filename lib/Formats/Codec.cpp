@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 namespace qc::formats {
 
@@ -17,6 +18,15 @@ std::string Codec::quantizeGPTQ(const float *, int64_t, int64_t,
                                 const double *, const GPTQOptions &,
                                 uint8_t *) const {
   return name() + " has no GPTQ quantizer (uniform and ternary formats do)";
+}
+
+std::string Codec::quantizeGroupHessian(const float *src, int64_t rows,
+                                        int64_t cols, const double *hessian,
+                                        uint8_t *dst) const {
+  std::vector<float> importance(static_cast<size_t>(cols));
+  for (int64_t c = 0; c < cols; ++c)
+    importance[c] = float(hessian[c * cols + c]);
+  return quantize(src, rows, cols, importance.data(), dst);
 }
 
 int64_t Codec::rowBytes(int64_t cols) const {

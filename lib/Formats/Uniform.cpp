@@ -89,6 +89,9 @@ public:
   std::string quantizeGPTQ(const float *src, int64_t rows, int64_t cols,
                            const double *hessian, const GPTQOptions &options,
                            uint8_t *dst) const override;
+  std::string quantizeGroupHessian(const float *src, int64_t rows,
+                                   int64_t cols, const double *hessian,
+                                   uint8_t *dst) const override;
 
 private:
   int scaleBytes() const {
@@ -117,6 +120,9 @@ private:
     return err;
   }
 
+  /// Least squares for w ~ d*q + m under the group's block of H.
+  bool refitHessian(const float *w, const double *h, const int *q, float &d,
+                    float &m) const;
   /// Weighted least squares for w ~ d*q + m (m fixed by d when symmetric).
   bool refit(const float *w, const float *imp, const int *q, float &d,
              float &m) const;
@@ -258,7 +264,136 @@ bool UniformCodec::refit(const float *w, const float *imp, const int *q,
   return true;
 }
 
+/// One group's error (w - d q - m)^T H (w - d q - m) and its moves.
+struct GroupHessianFit {
+  int g;
+  const float *w;
+  const double *h; // g x g
+  std::vector<double> r, hr;
+
+  double reset(const int *q, double d, double m) {
+    r.assign(g, 0.0);
+    hr.assign(g, 0.0);
+    for (int i = 0; i < g; ++i)
+      r[i] = double(w[i]) - (d * q[i] + m);
+    double err = 0;
+    for (int i = 0; i < g; ++i) {
+      double s = 0;
+      for (int j = 0; j < g; ++j)
+        s += h[i * g + j] * r[j];
+      hr[i] = s;
+      err += r[i] * s;
+    }
+    return err;
+  }
+  /// Error change when code i moves by delta under scale d.
+  double gain(int i, int delta, double d) const {
+    double step = d * delta;
+    return -2.0 * step * hr[i] + step * step * h[i * g + i];
+  }
+  void move(int i, int delta, double d) {
+    double step = d * delta;
+    r[i] -= step;
+    for (int j = 0; j < g; ++j)
+      hr[j] -= step * h[j * g + i];
+  }
+};
+
 } // namespace
+
+std::string UniformCodec::quantizeGroupHessian(const float *src, int64_t rows,
+                                               int64_t cols,
+                                               const double *hessian,
+                                               uint8_t *dst) const {
+  std::string why = checkRowLength(cols);
+  if (!why.empty())
+    return why;
+  int g = p.group, half = 1 << (p.bits - 1);
+  std::vector<float> w(g), imp(g);
+  std::vector<double> hg(size_t(g) * g);
+  std::vector<int> q(g), trial(g);
+  int64_t rowBytesN = rowBytes(cols);
+  GroupHessianFit fit{g, w.data(), hg.data(), {}, {}};
+  for (int64_t c0 = 0; c0 < cols; c0 += g) {
+    int64_t n = std::min<int64_t>(g, cols - c0);
+    // Padding columns have no importance and no correlation.
+    for (int i = 0; i < g; ++i) {
+      for (int j = 0; j < g; ++j)
+        hg[i * g + j] =
+            i < n && j < n ? hessian[(c0 + i) * cols + c0 + j] : 0.0;
+      imp[i] = float(hg[i * g + i]);
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int i = 0; i < g; ++i)
+        w[i] = i < n ? src[r * cols + c0 + i] : 0.0f;
+      float d, m;
+      chooseParams(w.data(), imp.data(), q.data(), d, m);
+      double best = fit.reset(q.data(), d, m);
+      for (int round = 0; round < 4; ++round) {
+        // Single-code moves under the full block error.
+        bool moved = false;
+        for (int pass = 0; pass < 3; ++pass)
+          for (int i = 0; i < n; ++i)
+            for (int delta : {-1, 1}) {
+              int k = q[i] + delta;
+              if (k < 0 || k > maxCode() || fit.gain(i, delta, d) >= -1e-12 * best)
+                continue;
+              fit.move(i, delta, d);
+              q[i] = k;
+              moved = true;
+            }
+        best = fit.reset(q.data(), d, m);
+        // Scale (and offset) refitted under H, then rounded as stored.
+        float fd = d, fm = m;
+        if (!refitHessian(w.data(), hg.data(), q.data(), fd, fm))
+          break;
+        fd = roundScale(p.scale, fd);
+        fm = p.symmetric ? -fd * float(half) : roundScale(p.scale, fm);
+        double err = fit.reset(q.data(), fd, fm);
+        if (err < best) {
+          best = err;
+          d = fd;
+          m = fm;
+        } else {
+          fit.reset(q.data(), d, m);
+          if (!moved)
+            break;
+        }
+      }
+      writeGroup(d, m, q.data(), dst + r * rowBytesN + (c0 / g) * blockBytes());
+    }
+  }
+  return {};
+}
+
+bool UniformCodec::refitHessian(const float *w, const double *h, const int *q,
+                                float &d, float &m) const {
+  int g = p.group;
+  double zero = p.symmetric ? double(1 << (p.bits - 1)) : 0.0;
+  // Normal equations of min (w - d u - m 1)^T H (w - d u - m 1), u = q - zero.
+  double uhu = 0, uh1 = 0, oh1 = 0, uhw = 0, ohw = 0;
+  for (int i = 0; i < g; ++i)
+    for (int j = 0; j < g; ++j) {
+      double hij = h[i * g + j], ui = q[i] - zero, uj = q[j] - zero;
+      uhu += ui * hij * uj;
+      uh1 += ui * hij;
+      oh1 += hij;
+      uhw += ui * hij * w[j];
+      ohw += hij * w[j];
+    }
+  if (p.symmetric) {
+    if (uhu <= 0)
+      return false;
+    d = float(uhw / uhu);
+    return true;
+  }
+  double det = uhu * oh1 - uh1 * uh1;
+  if (det <= 0)
+    return false;
+  d = float((oh1 * uhw - uh1 * ohw) / det);
+  m = float((uhu * ohw - uh1 * uhw) / det);
+  return true;
+}
 
 std::string UniformCodec::quantizeGPTQ(const float *src, int64_t rows,
                                        int64_t cols, const double *hessian,

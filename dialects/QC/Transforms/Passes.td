@@ -130,7 +130,10 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
     - `imatrix`: importance-weighted scale search (needs `qc.importance`
       from qc-calibrate; llama.cpp's importance-aware quantizers for
       `#qc.gguf` types, weighted least squares for `#qc.uniform`, weighted
-      codebook choice for `#qc.ternary`).
+      codebook choice for `#qc.ternary`). With `qc.hessian` a
+      `#qc.uniform` group minimises (w - q)^T H_gg (w - q) under its own
+      block of X^T X: code moves and scale refits that see the correlations
+      inside the group (on BabyLlama 3-bit: error 0.199 -> 0.127).
     - `gptq`: GPTQ error feedback for `#qc.uniform` formats (needs
       `qc.hessian` from qc-calibrate xtx=true); other formats use `imatrix`.
 

@@ -67,6 +67,14 @@ public:
                                    int64_t cols, const double *hessian,
                                    const GPTQOptions &options,
                                    uint8_t *dst) const;
+  /// Importance-weighted quantization with the correlations inside each
+  /// group: every group minimises (w - q)^T H_gg (w - q) over its scale,
+  /// offset and codes, where H_gg is the group's diagonal block of
+  /// H = X^T X (cols x cols, row-major). No error moves between groups (that
+  /// is GPTQ). Formats without their own search use diag(H) as importance.
+  virtual std::string quantizeGroupHessian(const float *src, int64_t rows,
+                                           int64_t cols, const double *hessian,
+                                           uint8_t *dst) const;
   /// Reconstructs [rows x cols] floats from packed bytes.
   virtual void dequantize(const uint8_t *src, int64_t rows, int64_t cols,
                           float *dst) const = 0;
