@@ -1,9 +1,11 @@
 //===- Runtime.cpp - Loads a compiled model and runs its graph ------------===//
 //
-// The graph (norms, RoPE, attention over the KV cache, SwiGLU, residuals)
-// runs here in C++; every matrix product, the output head included, calls
-// the generated kernel bound to its weight's format and shape, straight on
-// the packed bytes of the archive.
+// Runs the graph in its order: every operation calls a generated kernel —
+// the products (output head included) the one bound to their weight's
+// format and shape, straight on the packed bytes; norms, RoPE, the KV cache,
+// attention, SwiGLU and residual adds the graph kernels of qc-lower-graph-ops.
+// What stays here: the embedding lookup, the QKV biases, activation
+// quantization for int8 kernels, and handing work to the thread pool.
 //
 //===----------------------------------------------------------------------===//
 #include "qc/runtime.h"
@@ -19,7 +21,6 @@
 #include <cmath>
 #if defined(__x86_64__)
 #include <cpuid.h>
-#include <immintrin.h>
 #endif
 #include <cstring>
 #include <memory>
@@ -44,86 +45,28 @@ using KernelQ8 = void (*)(MemRef<const uint8_t> *, MemRef<const int8_t> *,
                           MemRef<const float> *, MemRef<const int32_t> *,
                           MemRef<float> *, int64_t, int64_t, int64_t);
 
-// f16 <-> f32 by bit manipulation: the runtime is built for any x86-64, where
-// _Float16 conversions become library calls that dominated attention.
-uint16_t toHalf(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  uint32_t sign = (x >> 16) & 0x8000, mag = x & 0x7fffffff;
-  if (mag >= 0x7f800000) // inf or NaN
-    return uint16_t(sign | 0x7c00 | (mag > 0x7f800000 ? 0x200 : 0));
-  if (mag >= 0x477ff000) // rounds past the largest half
-    return uint16_t(sign | 0x7c00);
-  if (mag < 0x38800000) { // subnormal half: let the FPU round
-    float m;
-    uint32_t magBits = mag;
-    std::memcpy(&m, &magBits, 4);
-    return uint16_t(sign | uint32_t(std::lrint(double(m) * 16777216.0)));
-  }
-  // Normal: rebias the exponent and round to nearest even.
-  uint32_t rounded = mag + 0xfff + ((mag >> 13) & 1);
-  return uint16_t(sign | ((rounded - 0x38000000) >> 13));
-}
-float fromHalf(uint16_t h) {
-  uint32_t sign = uint32_t(h & 0x8000) << 16, em = h & 0x7fff, bits;
-  if (em >= 0x7c00) {
-    bits = sign | 0x7f800000 | ((em & 0x3ff) << 13);
-  } else if (em >= 0x400) {
-    bits = sign | ((em << 13) + 0x38000000);
-  } else { // subnormal or zero: em * 2^-24
-    float v = float(em) * (1.0f / 16777216.0f);
-    std::memcpy(&bits, &v, 4);
-    bits |= sign;
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
+/// Graph kernels (qc-lower-graph-ops); `void` memrefs are KV caches of the
+/// compiled element type.
+using Floats = MemRef<float>;
+using RmsNormFn = void (*)(Floats *, Floats *, Floats *, int64_t);
+using RopeTableFn = void (*)(Floats *, int64_t, int64_t);
+using RopeFn = void (*)(Floats *, Floats *, int64_t);
+using KVStoreFn = void (*)(Floats *, Floats *, MemRef<void> *, MemRef<void> *,
+                           int64_t, int64_t);
+using AttentionFn = void (*)(Floats *, MemRef<void> *, MemRef<void> *,
+                             Floats *, Floats *, int64_t, int64_t, int64_t);
+using ElementwiseFn = void (*)(Floats *, Floats *);
 
-/// sum_i q[i] * k[i] and out[i] += p * v[i] over f16 rows of the KV cache:
-/// portable code, and an F16C/FMA version chosen at load when the CPU has it.
-float dotHalfPortable(const float *q, const uint16_t *k, int64_t n) {
-  float s = 0;
-  for (int64_t i = 0; i < n; ++i)
-    s += q[i] * fromHalf(k[i]);
-  return s;
-}
-void axpyHalfPortable(float p, const uint16_t *v, float *out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    out[i] += p * fromHalf(v[i]);
-}
-#if defined(__x86_64__)
-__attribute__((target("avx2,fma,f16c"))) float
-dotHalfF16C(const float *q, const uint16_t *k, int64_t n) {
-  __m256 acc = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    acc = _mm256_fmadd_ps(
-        _mm256_loadu_ps(q + i),
-        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(k + i))),
-        acc);
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_movehdup_ps(h));
-  float s = _mm_cvtss_f32(h);
-  for (; i < n; ++i)
-    s += q[i] * fromHalf(k[i]);
-  return s;
-}
-__attribute__((target("avx2,fma,f16c"))) void
-axpyHalfF16C(float p, const uint16_t *v, float *out, int64_t n) {
-  __m256 pv = _mm256_set1_ps(p);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(out + i,
-                     _mm256_fmadd_ps(pv,
-                                     _mm256_cvtph_ps(_mm_loadu_si128(
-                                         reinterpret_cast<const __m128i *>(v + i))),
-                                     _mm256_loadu_ps(out + i)));
-  for (; i < n; ++i)
-    out[i] += p * fromHalf(v[i]);
-}
-#endif
+/// The graph kernels a model needs, found by key in the table.
+struct GraphKernels {
+  RmsNormFn rmsNorm;
+  RopeTableFn ropeTable;
+  RopeFn ropeQ, ropeK;
+  KVStoreFn kvStore;
+  AttentionFn attention;
+  ElementwiseFn swiglu, add;
+  int64_t kvElementBytes;
+};
 
 /// One weight bound to its kernel.
 struct Linear {
@@ -257,32 +200,33 @@ struct qc_model {
   std::unique_ptr<qc::Tokenizer> tokenizer;
   std::unique_ptr<qc::runtime::ThreadPool> pool;
   std::string error, piece;
-  bool kvF32 = false;
+  GraphKernels graph;
 
   struct Layer {
     const float *attnNorm, *ffnNorm;
     const float *bq = nullptr, *bk = nullptr, *bv = nullptr;
     Linear q, k, v, o, gate, up, down;
-    std::vector<uint16_t> keys16, values16;
-    std::vector<float> keys32, values32;
+    std::vector<uint8_t> keys, values; // the KV cache, compiled type
   };
   std::vector<Layer> layers;
   Linear output;
   const qc::model::Tensor *embedding = nullptr;
   std::unique_ptr<qc::formats::Codec> embeddingCodec;
   const float *outputNorm = nullptr;
-  std::vector<float> ropeFreq;
   Q8Activations q8;
   struct {
     std::vector<float> x, xn, q, k, v, att, o, g, u, rot;
   } scratch;
-  float (*dotHalf)(const float *, const uint16_t *, int64_t) = dotHalfPortable;
-  void (*axpyHalf)(float, const uint16_t *, float *, int64_t) = axpyHalfPortable;
 
   const float *floats(const std::string &name, int64_t n);
   Linear bind(const std::unordered_map<std::string, void *> &kernels,
               const std::string &name);
+  void bindGraph(const std::unordered_map<std::string, void *> &kernels);
   void project(const Linear &L, const float *x, float *y, int64_t T);
+  /// rms_norm over T rows on the pool.
+  void norm(const float *x, const float *w, float *y, int64_t T);
+  /// An element-wise kernel over n floats on the pool.
+  void elementwise(ElementwiseFn fn, float *out, const float *in, int64_t n);
   void forward(const int32_t *tokens, int64_t T, int64_t pos, bool all,
                float *logits);
 };
@@ -313,6 +257,56 @@ Linear qc_model::bind(const std::unordered_map<std::string, void *> &kernels,
                       "kernel for '" + name + "' (" + key + ")");
   }
   return L;
+}
+
+void qc_model::bindGraph(
+    const std::unordered_map<std::string, void *> &kernels) {
+  const auto &c = cfg;
+  auto find = [&](const std::string &key) -> void * {
+    auto it = kernels.find(key);
+    return it == kernels.end() ? nullptr : it->second;
+  };
+  auto need = [&](const std::string &key) {
+    void *fn = find(key);
+    if (!fn)
+      throw FormatError("weights file does not match the compiled model: no "
+                        "graph kernel '" + key + "'");
+    return fn;
+  };
+  std::string hd = std::to_string(c.headDim()), neox = c.ropeNeox ? ":neox" : "";
+  std::string kv = std::to_string(c.kvDim());
+  // The KV cache's element type is the compiled one.
+  std::string type = find("kv_store:" + kv + ":f16") ? "f16" : "f32";
+  graph.kvElementBytes = type == "f16" ? 2 : 4;
+  graph.rmsNorm = RmsNormFn(need("rms_norm:" + std::to_string(c.dim)));
+  graph.ropeTable = RopeTableFn(need("rope_table:" + hd));
+  graph.ropeQ = RopeFn(need("rope:" + std::to_string(c.dim) + ":" + hd + neox));
+  graph.ropeK = RopeFn(need("rope:" + kv + ":" + hd + neox));
+  graph.kvStore = KVStoreFn(need("kv_store:" + kv + ":" + type));
+  graph.attention =
+      AttentionFn(need("attention:" + std::to_string(c.heads) + ":" +
+                       std::to_string(c.kvHeads) + ":" + hd + ":" + type));
+  graph.swiglu = ElementwiseFn(need("swiglu"));
+  graph.add = ElementwiseFn(need("add"));
+}
+
+void qc_model::norm(const float *x, const float *w, float *y, int64_t T) {
+  int64_t D = cfg.dim;
+  pool->parallelFor(T, 4, [&](int64_t t0, int64_t t1) {
+    Floats in = view(const_cast<float *>(x) + t0 * D, (t1 - t0) * D);
+    Floats weight = view(const_cast<float *>(w), D);
+    Floats out = view(y + t0 * D, (t1 - t0) * D);
+    graph.rmsNorm(&in, &weight, &out, t1 - t0);
+  });
+}
+
+void qc_model::elementwise(ElementwiseFn fn, float *out, const float *in,
+                           int64_t n) {
+  pool->parallelFor(n, 8192, [&](int64_t b, int64_t e) {
+    Floats o = view(out + b, e - b);
+    Floats i = view(const_cast<float *>(in) + b, e - b);
+    fn(&o, &i);
+  });
 }
 
 void qc_model::project(const Linear &L, const float *x, float *y, int64_t T) {
@@ -357,37 +351,11 @@ void qc_model::project(const Linear &L, const float *x, float *y, int64_t T) {
   });
 }
 
-namespace {
-
-void rmsNorm(const float *x, const float *w, float *y, int64_t n, float eps) {
-  double ss = 0;
-  for (int64_t i = 0; i < n; ++i)
-    ss += double(x[i]) * x[i];
-  float scale = 1.0f / std::sqrt(float(ss / double(n)) + eps);
-  for (int64_t i = 0; i < n; ++i)
-    y[i] = x[i] * scale * w[i];
-}
-
-/// Rotates every head of `v` by one position's (cos, sin) pairs `rot`.
-void rope(float *v, int64_t width, int64_t headDim, const float *rot,
-          bool neox) {
-  for (int64_t h = 0; h < width; h += headDim)
-    for (int64_t i = 0; i < headDim / 2; ++i) {
-      float cs = rot[2 * i], sn = rot[2 * i + 1];
-      int64_t a = neox ? h + i : h + 2 * i;
-      int64_t b = neox ? h + i + headDim / 2 : h + 2 * i + 1;
-      float x0 = v[a], x1 = v[b];
-      v[a] = x0 * cs - x1 * sn;
-      v[b] = x0 * sn + x1 * cs;
-    }
-}
-
-} // namespace
 
 void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
                        bool all, float *logits) {
   const int64_t D = cfg.dim, F = cfg.hidden, KV = cfg.kvDim();
-  const int64_t hd = cfg.headDim(), group = cfg.heads / cfg.kvHeads;
+  const int64_t hd = cfg.headDim();
   if (T <= 0 || pos < 0 || pos + T > cfg.context)
     throw FormatError("positions " + std::to_string(pos) + ".." +
                       std::to_string(pos + T - 1) +
@@ -414,95 +382,49 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
                 embRow);
     embeddingCodec->dequantize(row.data(), 1, D, &x[t * D]);
   }
-  const float scale = 1.0f / std::sqrt(float(hd));
-  // The rotations of the positions this call covers, for every layer and
-  // head (the same angles as the reference computes per use).
+  // The rotations of the positions this call covers, shared by every layer
+  // and head.
   std::vector<float> &rot = scratch.rot;
   rot.resize(T * hd);
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t i = 0; i < hd / 2; ++i) {
-      float angle = float(pos + t) * cfg.ropeFreqScale * ropeFreq[i];
-      rot[t * hd + 2 * i] = std::cos(angle);
-      rot[t * hd + 2 * i + 1] = std::sin(angle);
-    }
+  Floats rotView = view(rot.data(), T * hd);
+  graph.ropeTable(&rotView, pos, T);
+  Floats qv = view(q.data(), T * D), kv = view(k.data(), T * KV),
+         vv = view(v.data(), T * KV), attv = view(att.data(), T * D);
   for (Layer &L : layers) {
-    for (int64_t t = 0; t < T; ++t)
-      rmsNorm(&x[t * D], L.attnNorm, &xn[t * D], D, cfg.normEps);
+    norm(x.data(), L.attnNorm, xn.data(), T);
     project(L.q, xn.data(), q.data(), T);
     project(L.k, xn.data(), k.data(), T);
     project(L.v, xn.data(), v.data(), T);
-    for (int64_t t = 0; t < T; ++t) {
-      if (L.bq) {
+    if (L.bq)
+      for (int64_t t = 0; t < T; ++t) {
         for (int64_t i = 0; i < D; ++i) q[t * D + i] += L.bq[i];
         for (int64_t i = 0; i < KV; ++i) k[t * KV + i] += L.bk[i];
         for (int64_t i = 0; i < KV; ++i) v[t * KV + i] += L.bv[i];
       }
-      rope(&q[t * D], D, hd, &rot[t * hd], cfg.ropeNeox);
-      rope(&k[t * KV], KV, hd, &rot[t * hd], cfg.ropeNeox);
-      int64_t at = (pos + t) * KV;
-      if (kvF32) {
-        std::copy_n(&k[t * KV], KV, &L.keys32[at]);
-        std::copy_n(&v[t * KV], KV, &L.values32[at]);
-      } else {
-        for (int64_t i = 0; i < KV; ++i) {
-          L.keys16[at + i] = toHalf(k[t * KV + i]);
-          L.values16[at + i] = toHalf(v[t * KV + i]);
-        }
-      }
-    }
+    graph.ropeQ(&qv, &rotView, T);
+    graph.ropeK(&kv, &rotView, T);
+    int64_t cacheSize = int64_t(L.keys.size()) / graph.kvElementBytes;
+    MemRef<void> keys = view<void>(L.keys.data(), cacheSize),
+                 values = view<void>(L.values.data(), cacheSize);
+    graph.kvStore(&kv, &vv, &keys, &values, pos, T);
     // Attention: one job per (token, head).
     pool->parallelFor(T * cfg.heads, 1, [&](int64_t b, int64_t e) {
       std::vector<float> scores(pos + T);
-      for (int64_t job = b; job < e; ++job) {
-        int64_t t = job / cfg.heads, h = job % cfg.heads;
-        const float *qh = &q[t * D + h * hd];
-        int64_t kvOff = (h / group) * hd, n = pos + t + 1;
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < n; ++j) {
-          float s = 0;
-          if (kvF32) {
-            const float *kj = &L.keys32[j * KV + kvOff];
-            for (int64_t i = 0; i < hd; ++i) s += qh[i] * kj[i];
-          } else {
-            s = dotHalf(qh, &L.keys16[j * KV + kvOff], hd);
-          }
-          scores[j] = s * scale;
-          mx = std::max(mx, scores[j]);
-        }
-        double sum = 0;
-        for (int64_t j = 0; j < n; ++j)
-          sum += scores[j] = std::exp(scores[j] - mx);
-        float *out = &att[t * D + h * hd];
-        std::fill_n(out, hd, 0.0f);
-        for (int64_t j = 0; j < n; ++j) {
-          float p = float(scores[j] / sum);
-          if (kvF32) {
-            const float *vj = &L.values32[j * KV + kvOff];
-            for (int64_t i = 0; i < hd; ++i) out[i] += p * vj[i];
-          } else {
-            axpyHalf(p, &L.values16[j * KV + kvOff], out, hd);
-          }
-        }
-      }
+      Floats s = view(scores.data(), pos + T), qc = qv, out = attv;
+      MemRef<void> kc = keys, vc = values;
+      graph.attention(&qc, &kc, &vc, &out, &s, pos, b, e);
     });
     project(L.o, att.data(), o.data(), T);
-    for (int64_t i = 0; i < T * D; ++i)
-      x[i] += o[i];
-    for (int64_t t = 0; t < T; ++t)
-      rmsNorm(&x[t * D], L.ffnNorm, &xn[t * D], D, cfg.normEps);
+    elementwise(graph.add, x.data(), o.data(), T * D);
+    norm(x.data(), L.ffnNorm, xn.data(), T);
     project(L.gate, xn.data(), g.data(), T);
     project(L.up, xn.data(), u.data(), T);
-    pool->parallelFor(T * F, 8192, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i)
-        g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-    });
+    elementwise(graph.swiglu, g.data(), u.data(), T * F);
     project(L.down, g.data(), o.data(), T);
-    for (int64_t i = 0; i < T * D; ++i)
-      x[i] += o[i];
+    elementwise(graph.add, x.data(), o.data(), T * D);
   }
   int64_t first = all ? 0 : T - 1, n = T - first;
-  for (int64_t t = 0; t < n; ++t)
-    rmsNorm(&x[(first + t) * D], outputNorm, &xn[t * D], D, cfg.normEps);
+  norm(&x[first * D], outputNorm, xn.data(), n);
   project(output, xn.data(), logits, n);
 }
 
@@ -544,15 +466,8 @@ qc_model *qc_model_load(const qc_kernel_table *table, const char *weights,
     const qc_options &opt = options ? *options : defaults;
     if (!opt.mmap)
       m->weightCopy.take(m->model);
-#if defined(__x86_64__)
-    if (cpuHas("avx2") && cpuHas("fma") && cpuHas("f16c")) {
-      m->dotHalf = dotHalfF16C;
-      m->axpyHalf = axpyHalfF16C;
-    }
-#endif
     if (opt.context > 0) // may exceed the trained context, as llama.cpp's -c
       m->cfg.context = opt.context;
-    m->kvF32 = opt.kv_f32 != 0;
     int threads = opt.threads > 0
                       ? opt.threads
                       : int(std::max(1u, std::thread::hardware_concurrency()));
@@ -571,9 +486,7 @@ qc_model *qc_model_load(const qc_kernel_table *table, const char *weights,
     m->outputNorm = m->floats("output_norm.weight", c.dim);
     m->output = m->bind(kernels, c.tiedOutput ? "token_embd.weight"
                                               : "output.weight");
-    for (int64_t i = 0; i < c.headDim() / 2; ++i)
-      m->ropeFreq.push_back(
-          std::pow(c.ropeTheta, -2.0f * float(i) / float(c.headDim())));
+    m->bindGraph(kernels);
     for (int64_t l = 0; l < c.layers; ++l) {
       std::string p = "blk." + std::to_string(l) + ".";
       qc_model::Layer L;
@@ -591,14 +504,10 @@ qc_model *qc_model_load(const qc_kernel_table *table, const char *weights,
       L.gate = m->bind(kernels, p + "ffn_gate.weight");
       L.up = m->bind(kernels, p + "ffn_up.weight");
       L.down = m->bind(kernels, p + "ffn_down.weight");
-      size_t cache = size_t(c.context) * size_t(c.kvDim());
-      if (m->kvF32) {
-        L.keys32.resize(cache);
-        L.values32.resize(cache);
-      } else {
-        L.keys16.resize(cache);
-        L.values16.resize(cache);
-      }
+      size_t cache = size_t(c.context) * size_t(c.kvDim()) *
+                     size_t(m->graph.kvElementBytes);
+      L.keys.resize(cache);
+      L.values.resize(cache);
       m->layers.push_back(std::move(L));
     }
     return m.release();

@@ -1,7 +1,7 @@
 //===- main.cpp - The program quant-compile --emit=exe builds -------------===//
 //
 //   ./model [-m WEIGHTS] [-p PROMPT] [-n N] [-t THREADS] [--ctx N]
-//           [--temp T] [--top-k K] [--top-p P] [--seed S] [--kv-f32] [--mmap]
+//           [--temp T] [--top-k K] [--top-p P] [--seed S] [--mmap]
 //
 // Generates text from the prompt (greedy unless --temp > 0) and reports
 // prompt and generation speed on stderr.
@@ -22,7 +22,7 @@ namespace {
   std::fprintf(stderr,
                "error: %s\nusage: model [-m WEIGHTS] [-p PROMPT] [-n N] "
                "[-t THREADS] [--ctx N] [--temp T] [--top-k K] [--top-p P] "
-               "[--seed S] [--kv-f32] [--mmap]\n",
+               "[--seed S] [--mmap]\n",
                why);
   std::exit(2);
 }
@@ -59,7 +59,6 @@ int main(int argc, char **argv) {
     else if (a == "--top-k") sampler.top_k = int(number("--top-k", value()));
     else if (a == "--top-p") sampler.top_p = float(number("--top-p", value()));
     else if (a == "--seed") sampler.seed = uint64_t(number("--seed", value()));
-    else if (a == "--kv-f32") options.kv_f32 = 1;
     else if (a == "--mmap") options.mmap = 1;
     else usage(("unknown argument '" + a + "'").c_str());
   }

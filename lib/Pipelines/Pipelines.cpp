@@ -6,7 +6,9 @@
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
@@ -49,15 +51,20 @@ void buildQuantizePipeline(mlir::OpPassManager &pm,
 
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,
                               const LowerToLLVMPipelineOptions &o) {
+  mlir::qc::QCLowerGraphOpsOptions g;
+  g.kvType = o.kvType;
+  pm.addPass(mlir::qc::createQCLowerGraphOps(g));
   mlir::qc::QCLowerToCPUOptions k;
   k.target = o.target;
   pm.addPass(mlir::qc::createQCLowerToCPU(k));
+  pm.addPass(mlir::createConvertLinalgToLoopsPass());
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
   pm.addPass(mlir::createSCFToControlFlowPass());
   mlir::ConvertVectorToLLVMPassOptions v;
   v.reassociateFPReductions = true;
   pm.addPass(mlir::createConvertVectorToLLVMPass(v));
+  pm.addPass(mlir::createConvertMathToLLVMPass());
   pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(mlir::createArithToLLVMConversionPass());
   pm.addPass(mlir::createConvertControlFlowToLLVMPass());
@@ -72,7 +79,8 @@ void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,
 void registerQCDialects(mlir::DialectRegistry &registry) {
   registry.insert<mlir::qc::QCDialect, mlir::arith::ArithDialect,
                   mlir::cf::ControlFlowDialect, mlir::func::FuncDialect,
-                  mlir::LLVM::LLVMDialect, mlir::math::MathDialect,
+                  mlir::LLVM::LLVMDialect, mlir::linalg::LinalgDialect,
+                  mlir::math::MathDialect,
                   mlir::memref::MemRefDialect, mlir::quant::QuantDialect,
                   mlir::scf::SCFDialect, mlir::tensor::TensorDialect,
                   mlir::vector::VectorDialect>();

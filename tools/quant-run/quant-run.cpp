@@ -136,7 +136,7 @@ public:
       throw model::FormatError(o.compiled +
                                ": not a library quant-compile built (no "
                                "qc_compiled_kernels)");
-    qc_options opt{int(o.threads), context, 0, o.mmap ? 1 : 0};
+    qc_options opt{int(o.threads), context, o.mmap ? 1 : 0};
     char error[1024];
     compiled = qc_model_load(table, o.model.c_str(), &opt, error, sizeof error);
     if (!compiled)

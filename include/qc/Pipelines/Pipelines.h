@@ -48,12 +48,16 @@ struct LowerToLLVMPipelineOptions
       llvm::cl::init("native")};
   Option<std::string> weights{*this, "weights",
                               llvm::cl::desc("archive the table records")};
+  Option<std::string> kvType{
+      *this, "kv-type",
+      llvm::cl::desc("KV cache element type f16 | f32 (default: the IR's)")};
   Option<std::string> features{
       *this, "features",
       llvm::cl::desc("x86 features the code needs (the runtime checks)")};
 };
 
-/// qc-lower-to-cpu -> scf/vector/memref/arith/func to the LLVM dialect ->
+/// qc-lower-graph-ops -> qc-lower-to-cpu -> linalg to loops ->
+/// scf/vector/math/memref/arith/func to the LLVM dialect ->
 /// qc-emit-kernel-table.
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,
                               const LowerToLLVMPipelineOptions &options);

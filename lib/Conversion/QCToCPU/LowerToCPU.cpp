@@ -736,8 +736,11 @@ struct QCLowerToCPUPass
               : cast<RankedTensorType>(weight.getType()).getShape();
       uses.push_back({formatOf(weight.getType()), shape[0], shape[1], op});
     });
-    std::vector<func::FuncOp> graphs(module.getOps<func::FuncOp>().begin(),
-                                     module.getOps<func::FuncOp>().end());
+    // The graph functions: every function that is not already a kernel.
+    std::vector<func::FuncOp> graphs;
+    for (func::FuncOp f : module.getOps<func::FuncOp>())
+      if (!f->hasAttr("qc.kernel"))
+        graphs.push_back(f);
     ImplicitLocOpBuilder b(module.getLoc(), module.getContext());
     b.setInsertionPointToEnd(module.getBody());
     std::set<std::string> done;
@@ -759,7 +762,7 @@ struct QCLowerToCPUPass
       KernelEmitter(b, layout, u.rows, u.cols, *tgt, q8)
           .emit(name, q8 ? key + "@q8" : key, module);
     }
-    // The runtime runs the graph around the kernels.
+    // The runtime runs the graph through the kernels.
     for (func::FuncOp f : graphs)
       f.erase();
   }

@@ -29,7 +29,7 @@ def QCLowerToCPU : Pass<"qc-lower-to-cpu", "::mlir::ModuleOp"> {
     (eight on AVX-VNNI) with their 4-byte chunks transposed so each
     vpdpbusd lane is a row. Kernels carry `llvm.emit_c_interface` and `qc.kernel = "<key>"`;
     the runtime calls them from its thread pool. The graph functions are
-    removed: the runtime runs the graph around the kernels.
+    removed: qc-lower-graph-ops, run before, has made their other kernels.
   }];
   let options = [
     Option<"target", "target", "std::string", "\"native\"",
@@ -38,6 +38,49 @@ def QCLowerToCPU : Pass<"qc-lower-to-cpu", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def QCLowerGraphOps : Pass<"qc-lower-graph-ops", "::mlir::ModuleOp"> {
+  let summary = "Generates kernels for the graph's norms, RoPE, attention, SwiGLU and adds";
+  let description = [{
+    For the operations of the graph functions other than products, emits one
+    kernel per (operation, shape) over flat f32 memrefs, which the runtime
+    calls in graph order from its thread pool (keys and arguments are the
+    runtime's contract, `T` the number of token rows):
+
+    - `rms_norm:<D>` (x, w, y, T): y = x / sqrt(mean(x^2) + epsilon) * w;
+    - `rope_table:<hd>` (rot, pos, T): the cos and sin pairs of positions
+      pos..pos+T-1 (libm's cos and sin);
+    - `rope:<width>:<hd>[:neox]` (v, rot, T): rotates every head in place;
+    - `kv_store:<kv width>:<f16|f32>` (k, v, keys, values, pos, T): rows
+      pos..pos+T-1 of a layer's cache, narrowed to its element type;
+    - `attention:<heads>:<kv heads>:<hd>:<f16|f32>` (q, keys, values, out,
+      scores, pos, first, last): causal softmax attention for jobs
+      first..last-1 (job = t * heads + h), grouped-query heads sharing the
+      cache's;
+    - `swiglu` (g, u): g = g / (1 + exp(-g)) * u, and `add` (x, o): x += o,
+      both as `linalg.generic` (convert-linalg-to-loops lowers them).
+
+    Loops are scf over vectors along the contiguous dimension. `math.exp`
+    becomes its polynomial approximation so that loops vectorise. Constants
+    (epsilon, theta, the attention scale) are baked in; two operations that
+    would share a kernel but differ in them are an error, as are operations
+    with no lowering (gelu, a lone silu, softmax, other KV element types).
+    The cache's element type comes from the `!qc.kv_cache` type unless
+    `kv-type` overrides it. The graph functions stay (qc-lower-to-cpu
+    removes them).
+  }];
+  let options = [
+    Option<"kvType", "kv-type", "std::string", "\"\"",
+           "KV cache element type: f16 | f32 (default: the IR's)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];

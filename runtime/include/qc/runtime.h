@@ -1,9 +1,11 @@
 /*===- qc/runtime.h - The qc runtime's C ABI -------------------*- C -*-===*
  *
- * A compiled qc model is generated kernels (one per weight format and shape)
- * plus this runtime: it loads the weights archive, runs the transformer
- * graph on a thread pool with an f16 KV cache, and calls the kernels for
- * every matrix product. The header is C, versioned, and free of LLVM.
+ * A compiled qc model is generated kernels (one per weight format and shape
+ * for the products, one per operation and shape for the rest of the graph)
+ * plus this runtime: it loads the weights archive, keeps the KV cache in
+ * the compiled element type, and calls the kernels in graph order on a
+ * thread pool. The header is C, versioned, and free of LLVM.
+ * ABI 2: graph kernels in the table; the KV type is compiled, not an option.
  *
  *===----------------------------------------------------------------------===*/
 #ifndef QC_RUNTIME_H
@@ -17,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change of this header. */
-#define QC_RUNTIME_ABI_VERSION 1
+#define QC_RUNTIME_ABI_VERSION 2
 int qc_runtime_abi_version(void);
 
 /* One generated kernel: `key` is "<format>:<rows>x<cols>" with "@q8" added
@@ -41,7 +43,6 @@ typedef struct qc_model qc_model;
 typedef struct qc_options {
   int threads;       /* 0: all cores */
   int64_t context;   /* 0: the model's context */
-  int kv_f32;        /* keep the KV cache in f32 instead of f16 */
   int mmap;          /* run on the file mapped in place (less memory, slower:
                         4 KiB pages) instead of a huge-page copy */
 } qc_options;
