@@ -65,6 +65,7 @@ struct GraphKernels {
   KVStoreFn kvStore;
   AttentionFn attention;
   ElementwiseFn swiglu, add;
+  int64_t kvRowElements; // cache elements per position
   int64_t kvElementBytes;
 };
 
@@ -275,9 +276,14 @@ void qc_model::bindGraph(
   };
   std::string hd = std::to_string(c.headDim()), neox = c.ropeNeox ? ":neox" : "";
   std::string kv = std::to_string(c.kvDim());
-  // The KV cache's element type is the compiled one.
-  std::string type = find("kv_store:" + kv + ":f16") ? "f16" : "f32";
-  graph.kvElementBytes = type == "f16" ? 2 : 4;
+  // The KV cache's element type is the compiled one. A q8 row holds the
+  // int8 codes, then an f32 scale per KV head.
+  std::string type = "f32";
+  for (const char *t : {"f16", "q8"})
+    if (find("kv_store:" + kv + ":" + t))
+      type = t;
+  graph.kvElementBytes = type == "f16" ? 2 : type == "q8" ? 1 : 4;
+  graph.kvRowElements = type == "q8" ? c.kvDim() + 4 * c.kvHeads : c.kvDim();
   graph.rmsNorm = RmsNormFn(need("rms_norm:" + std::to_string(c.dim)));
   graph.ropeTable = RopeTableFn(need("rope_table:" + hd));
   graph.ropeQ = RopeFn(need("rope:" + std::to_string(c.dim) + ":" + hd + neox));
@@ -504,7 +510,7 @@ qc_model *qc_model_load(const qc_kernel_table *table, const char *weights,
       L.gate = m->bind(kernels, p + "ffn_gate.weight");
       L.up = m->bind(kernels, p + "ffn_up.weight");
       L.down = m->bind(kernels, p + "ffn_down.weight");
-      size_t cache = size_t(c.context) * size_t(c.kvDim()) *
+      size_t cache = size_t(c.context) * size_t(m->graph.kvRowElements) *
                      size_t(m->graph.kvElementBytes);
       L.keys.resize(cache);
       L.values.resize(cache);

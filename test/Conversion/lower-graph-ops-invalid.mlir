@@ -1,7 +1,7 @@
 // RUN: quant-opt %s -split-input-file --qc-lower-graph-ops -verify-diagnostics
 // RUN: not quant-opt %s -split-input-file --qc-lower-graph-ops=kv-type=q4 2>&1 | FileCheck %s --check-prefix=KV
 
-// KV: qc-lower-graph-ops: kv-type must be f16 or f32, got 'q4'
+// KV: qc-lower-graph-ops: kv-type must be f16, f32 or q8, got 'q4'
 
 func.func @gelu(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
   // expected-error @+1 {{qc-lower-graph-ops: qc.gelu has no CPU lowering yet}}
@@ -25,14 +25,4 @@ func.func @two_epsilons(%x: tensor<?x8xf32>, %w: tensor<8xf32>) -> tensor<?x8xf3
   // expected-error @+1 {{qc-lower-graph-ops: kernel 'rms_norm:8' is needed with epsilon 9.99999997e-07 and with epsilon 9.99999975e-06}}
   %1 = qc.rms_norm %0, %w {epsilon = 1.0e-06 : f32} : tensor<?x8xf32>, tensor<8xf32> -> tensor<?x8xf32>
   return %1 : tensor<?x8xf32>
-}
-
-// -----
-
-!q8 = !qc.kv_cache<positions = 4, kv_heads = 1, head_dim = 8, element_type = i8>
-func.func @q8_cache(%q: tensor<?x8xf32>, %k: tensor<?x8xf32>, %pos: index, %c: !q8) -> (tensor<?x8xf32>, !q8) {
-  // expected-error @+1 {{qc-lower-graph-ops: KV cache of 'i8' has no CPU lowering (f16 or f32)}}
-  %a, %c1 = qc.attention %q, %k, %k, %c at %pos {heads = 1 : i64}
-      : tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, !q8 -> tensor<?x8xf32>, !q8
-  return %a, %c1 : tensor<?x8xf32>, !q8
 }

@@ -1,5 +1,6 @@
 // RUN: quant-opt %s -split-input-file --qc-lower-graph-ops | FileCheck %s
 // RUN: quant-opt %s -split-input-file --qc-lower-graph-ops=kv-type=f32 | FileCheck %s --check-prefix=F32
+// RUN: quant-opt %s -split-input-file --qc-lower-graph-ops=kv-type=q8 | FileCheck %s --check-prefix=Q8
 
 // One kernel per (operation, shape): the two RMS norms share one, and so do
 // both RoPEs' tables. The graph function itself stays (qc-lower-to-cpu
@@ -58,6 +59,17 @@
 // F32: qc.kernel = "attention:8:4:8:f32"
 // F32-NOT: arith.extf
 // F32: qc.kernel = "swiglu"
+// A q8 cache row: 32 int8 codes, then one f32 scale (4 bytes) per KV head
+// (36 + 16 = 48 bytes a position): max |x| / 127, round to even.
+// Q8: qc.kernel = "kv_store:32:q8"
+// Q8: arith.muli %{{.+}}, %c48 : index
+// Q8: vector.reduction <maximumf>
+// Q8: math.roundeven %{{.+}} : vector<8xf32>
+// Q8: arith.fptosi %{{.+}} : vector<8xf32> to vector<8xi8>
+// Q8: vector.bitcast %{{.+}} : vector<1xf32> to vector<4xi8>
+// Q8: qc.kernel = "attention:8:4:8:q8"
+// Q8: arith.sitofp %{{.+}} : vector<8xi8> to vector<8xf32>
+// Q8: vector.bitcast %{{.+}} : vector<4xi8> to vector<1xf32>
 !cache = !qc.kv_cache<positions = 16, kv_heads = 4, head_dim = 8, element_type = f16>
 func.func @layer(%x: tensor<?x64xf32>, %pos: index, %c: !cache, %w: tensor<64xf32>,
                  %k: tensor<?x32xf32>, %v: tensor<?x32xf32>, %g: tensor<?x64xf32>)

@@ -2,7 +2,7 @@
 //
 //   quant-compile INPUT -o OUT [--emit=mlir|llvm|obj|lib|exe]
 //                 [--compile-to=kernels|llvm] [--target=native|...]
-//                 [--mcpu=native] [--kv-type=f16|f32] [--weights=PATH]
+//                 [--mcpu=native] [--kv-type=f16|f32|q8] [--weights=PATH]
 //
 // INPUT is a qc module (.mlir, from quant-import / quant-opt) or a model
 // file the runtime reads directly (GGUF, safetensors archive). The kernels
@@ -61,7 +61,7 @@ static cl::opt<std::string>
                               "generic"),
            cl::init("native"));
 static cl::opt<std::string>
-    kvType("kv-type", cl::desc("KV cache element type: f16 | f32 (default: "
+    kvType("kv-type", cl::desc("KV cache element type: f16 | f32 | q8 (default: "
                                "the module's)"),
            cl::init(""));
 static cl::opt<std::string> mcpu("mcpu", cl::desc("CPU to compile for"),

@@ -50,7 +50,7 @@ struct LowerToLLVMPipelineOptions
                               llvm::cl::desc("archive the table records")};
   Option<std::string> kvType{
       *this, "kv-type",
-      llvm::cl::desc("KV cache element type f16 | f32 (default: the IR's)")};
+      llvm::cl::desc("KV cache element type f16 | f32 | q8 (default: the IR's)")};
   Option<std::string> features{
       *this, "features",
       llvm::cl::desc("x86 features the code needs (the runtime checks)")};

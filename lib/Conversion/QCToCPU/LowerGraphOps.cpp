@@ -35,6 +35,11 @@ int64_t lanesFor(int64_t n) {
   return 1;
 }
 
+/// The key suffix of a KV cache element type.
+std::string cacheTypeName(Type element) {
+  return element.isF16() ? "f16" : element.isF32() ? "f32" : "q8";
+}
+
 class GraphKernelBuilder {
 public:
   GraphKernelBuilder(ImplicitLocOpBuilder &b) : b(b) {}
@@ -75,7 +80,11 @@ public:
   Value loadF32(Value m, Value at, int64_t n) {
     Type e = cast<MemRefType>(m.getType()).getElementType();
     Value v = vector::LoadOp::create(b, vec(n, e), m, ValueRange{at});
-    return e == f32() ? v : arith::ExtFOp::create(b, vec(n), v).getResult();
+    if (e == f32())
+      return v;
+    if (e.isInteger(8))
+      return arith::SIToFPOp::create(b, vec(n), v);
+    return arith::ExtFOp::create(b, vec(n), v);
   }
   /// Stores f32 lanes into `m`, narrowed to its element type.
   void storeAs(Value v, Value m, Value at) {
@@ -186,20 +195,27 @@ public:
   }
 
   /// "kv_store:<KV>:<type>" (k, v, keys, values, pos, T): rows pos..pos+T-1
-  /// of the cache, narrowed to its element type.
-  void kvStore(int64_t KV, Type element) {
-    std::string type = element.isF16() ? "f16" : "f32";
+  /// of the cache, narrowed to its element type. A q8 cache row is the KV
+  /// int8 codes, then one f32 scale per KV head (codes = round(x / scale),
+  /// scale = max|x| / 127 over the head).
+  void kvStore(int64_t KV, int64_t hd, Type element) {
+    bool q8 = element.isInteger(8);
     MemRefType m = flat(f32()), c = flat(element);
-    Block *e = begin("kv_store:" + std::to_string(KV) + ":" + type,
+    Block *e = begin("kv_store:" + std::to_string(KV) + ":" + cacheTypeName(element),
                      {m, m, c, c, b.getIndexType(), b.getIndexType()});
-    int64_t l = lanesFor(KV);
+    int64_t l = q8 ? hd : lanesFor(KV);
     Value pos = e->getArgument(4);
     loop(idx(0), e->getArgument(5), 1, {}, [&](Value t, ValueRange) {
-      Value src = mul(t, idx(KV)), dst = mul(add(pos, t), idx(KV));
+      Value src = mul(t, idx(KV)), dst = mul(add(pos, t), idx(rowElements(KV, hd, element)));
       loop(idx(0), idx(KV), l, {}, [&](Value i, ValueRange) {
-        for (int j = 0; j < 2; ++j)
-          storeAs(loadF32(e->getArgument(j), add(src, i), l), e->getArgument(2 + j),
-                  add(dst, i));
+        for (int j = 0; j < 2; ++j) {
+          Value x = loadF32(e->getArgument(j), add(src, i), l);
+          if (q8)
+            storeQ8(x, e->getArgument(2 + j), add(dst, i),
+                    add(add(dst, idx(KV)), mul(arith::DivUIOp::create(b, i, idx(hd)), idx(4))));
+          else
+            storeAs(x, e->getArgument(2 + j), add(dst, i));
+        }
         return SmallVector<Value>{};
       });
       return SmallVector<Value>{};
@@ -207,12 +223,43 @@ public:
     func::ReturnOp::create(b);
   }
 
+  /// Elements of one position's row in a cache.
+  static int64_t rowElements(int64_t KV, int64_t hd, Type element) {
+    return element.isInteger(8) ? KV + 4 * (KV / hd) : KV;
+  }
+
+  /// One head's codes at `at` and its scale's four bytes at `scaleAt`.
+  void storeQ8(Value x, Value cache, Value at, Value scaleAt) {
+    int64_t n = cast<VectorType>(x.getType()).getNumElements();
+    Value amax = vector::ReductionOp::create(b, vector::CombiningKind::MAXIMUMF,
+                                             math::AbsFOp::create(b, x));
+    Value d = arith::DivFOp::create(b, amax, cst(127.0f));
+    Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, d, cst(0.0f));
+    Value inv = arith::SelectOp::create(
+        b, positive, arith::DivFOp::create(b, cst(1.0f), d), cst(0.0f));
+    Value codes = arith::FPToSIOp::create(
+        b, vec(n, b.getI8Type()),
+        math::RoundEvenOp::create(b, arith::MulFOp::create(b, x, splat(inv, n))));
+    vector::StoreOp::create(b, codes, cache, ValueRange{at});
+    Value bytes = vector::BitCastOp::create(b, vec(4, b.getI8Type()),
+                                            vector::BroadcastOp::create(b, vec(1), d));
+    vector::StoreOp::create(b, bytes, cache, ValueRange{scaleAt});
+  }
+
+  /// A q8 head's scale from its four bytes.
+  Value loadScale(Value cache, Value at) {
+    Value bytes = vector::LoadOp::create(b, vec(4, b.getI8Type()), cache, ValueRange{at});
+    Value one = vector::BitCastOp::create(b, vec(1), bytes);
+    return vector::ExtractOp::create(b, one, ArrayRef<int64_t>{0});
+  }
+
   /// "attention:<H>:<KVH>:<hd>:<type>" (q, keys, values, out, scores, pos,
   /// first, last): jobs first..last-1, job = t * H + h, each the causal
   /// softmax attention of query row t's head h over cache positions
   /// 0..pos+t; `scores` holds pos+T floats of the caller's.
   void attention(int64_t H, int64_t KVH, int64_t hd, Type element, float scale) {
-    std::string type = element.isF16() ? "f16" : "f32";
+    std::string type = cacheTypeName(element);
+    bool q8 = element.isInteger(8);
     MemRefType m = flat(f32()), c = flat(element);
     Type index = b.getIndexType();
     Block *e = begin("attention:" + std::to_string(H) + ":" + std::to_string(KVH) +
@@ -221,28 +268,39 @@ public:
     Value q = e->getArgument(0), keys = e->getArgument(1),
           values = e->getArgument(2), out = e->getArgument(3),
           scores = e->getArgument(4), pos = e->getArgument(5);
-    int64_t D = H * hd, KV = KVH * hd;
+    int64_t D = H * hd, KV = KVH * hd, row = rowElements(KV, hd, element);
     loop(e->getArgument(6), e->getArgument(7), 1, {}, [&](Value job, ValueRange) {
       Value t = arith::DivUIOp::create(b, job, idx(H));
       Value h = arith::RemUIOp::create(b, job, idx(H));
       Value qAt = add(mul(t, idx(D)), mul(h, idx(hd)));
-      Value kvAt = mul(arith::DivUIOp::create(b, h, idx(H / KVH)), idx(hd));
+      Value kvHead = arith::DivUIOp::create(b, h, idx(H / KVH));
+      Value kvAt = mul(kvHead, idx(hd));
+      Value scaleAt = add(idx(KV), mul(kvHead, idx(4)));
+      // A q8 row's values times its head's scale.
+      auto scaled = [&](Value cache, Value j, Value v) {
+        return q8 ? arith::MulFOp::create(
+                        b, v, loadScale(cache, add(mul(j, idx(row)), scaleAt)))
+                        .getResult()
+                  : v;
+      };
       Value n = add(add(pos, t), idx(1));
       Value qv = loadF32(q, qAt, hd);
       Value ninf = cst(-INFINITY);
       Value mx = loop(idx(0), n, 1, {ninf}, [&](Value j, ValueRange m) {
-                   Value kv = loadF32(keys, add(mul(j, idx(KV)), kvAt), hd);
+                   Value kv = loadF32(keys, add(mul(j, idx(row)), kvAt), hd);
                    Value s = arith::MulFOp::create(
-                       b, sum(arith::MulFOp::create(b, qv, kv)), cst(scale));
+                       b, scaled(keys, j, sum(arith::MulFOp::create(b, qv, kv))),
+                       cst(scale));
                    memref::StoreOp::create(b, s, scores, ValueRange{j});
                    return SmallVector<Value>{arith::MaximumFOp::create(b, m[0], s)};
                  }).getResult(0);
       auto weighted = loop(idx(0), n, 1, {cst(0.0f), zeros(hd)}, [&](Value j, ValueRange a) {
         Value s = memref::LoadOp::create(b, scores, ValueRange{j});
         Value p = math::ExpOp::create(b, arith::SubFOp::create(b, s, mx));
-        Value vv = loadF32(values, add(mul(j, idx(KV)), kvAt), hd);
-        return SmallVector<Value>{arith::AddFOp::create(b, a[0], p),
-                                  math::FmaOp::create(b, splat(p, hd), vv, a[1])};
+        Value vv = loadF32(values, add(mul(j, idx(row)), kvAt), hd);
+        return SmallVector<Value>{
+            arith::AddFOp::create(b, a[0], p),
+            math::FmaOp::create(b, splat(scaled(values, j, p), hd), vv, a[1])};
       });
       Value inv = arith::DivFOp::create(b, cst(1.0f), weighted.getResult(0));
       vector::StoreOp::create(
@@ -286,8 +344,10 @@ struct LowerGraphOps final
       kvOverride = Float16Type::get(&getContext());
     else if (kvType == "f32")
       kvOverride = Float32Type::get(&getContext());
+    else if (kvType == "q8")
+      kvOverride = IntegerType::get(&getContext(), 8);
     else if (!kvType.empty()) {
-      module.emitError("qc-lower-graph-ops: kv-type must be f16 or f32, got '")
+      module.emitError("qc-lower-graph-ops: kv-type must be f16, f32 or q8, got '")
           << kvType << "'";
       return signalPassFailure();
     }
@@ -348,16 +408,13 @@ struct LowerGraphOps final
         if (auto a = dyn_cast<AttentionOp>(op)) {
           auto cache = cast<KVCacheType>(a.getCache().getType());
           Type element = kvOverride ? kvOverride : cache.getElementType();
-          if (!element.isF16() && !element.isF32())
-            return op->emitError("qc-lower-graph-ops: KV cache of ")
-                   << element << " has no CPU lowering (f16 or f32)";
           int64_t H = a.getHeads(), KVH = cache.getKvHeads(),
                   hd = cache.getHeadDim();
           float scale = a.getScale() ? a.getScale()->convertToFloat()
                                      : 1.0f / std::sqrt(float(hd));
-          std::string type = element.isF16() ? "f16" : "f32";
+          std::string type = cacheTypeName(element);
           if (failed(once(op, "kv_store:" + std::to_string(KVH * hd) + ":" + type, "",
-                          [&] { kb.kvStore(KVH * hd, element); })))
+                          [&] { kb.kvStore(KVH * hd, hd, element); })))
             return WalkResult::interrupt();
           return once(op,
                       "attention:" + std::to_string(H) + ":" + std::to_string(KVH) +

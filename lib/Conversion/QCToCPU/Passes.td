@@ -55,9 +55,10 @@ def QCLowerGraphOps : Pass<"qc-lower-graph-ops", "::mlir::ModuleOp"> {
     - `rope_table:<hd>` (rot, pos, T): the cos and sin pairs of positions
       pos..pos+T-1 (libm's cos and sin);
     - `rope:<width>:<hd>[:neox]` (v, rot, T): rotates every head in place;
-    - `kv_store:<kv width>:<f16|f32>` (k, v, keys, values, pos, T): rows
-      pos..pos+T-1 of a layer's cache, narrowed to its element type;
-    - `attention:<heads>:<kv heads>:<hd>:<f16|f32>` (q, keys, values, out,
+    - `kv_store:<kv width>:<f16|f32|q8>` (k, v, keys, values, pos, T): rows
+      pos..pos+T-1 of a layer's cache, narrowed to its element type (a q8
+      row: the int8 codes, then an f32 scale max|x|/127 per KV head);
+    - `attention:<heads>:<kv heads>:<hd>:<f16|f32|q8>` (q, keys, values, out,
       scores, pos, first, last): causal softmax attention for jobs
       first..last-1 (job = t * heads + h), grouped-query heads sharing the
       cache's;
@@ -68,14 +69,14 @@ def QCLowerGraphOps : Pass<"qc-lower-graph-ops", "::mlir::ModuleOp"> {
     becomes its polynomial approximation so that loops vectorise. Constants
     (epsilon, theta, the attention scale) are baked in; two operations that
     would share a kernel but differ in them are an error, as are operations
-    with no lowering (gelu, a lone silu, softmax, other KV element types).
+    with no lowering (gelu, a lone silu, softmax).
     The cache's element type comes from the `!qc.kv_cache` type unless
     `kv-type` overrides it. The graph functions stay (qc-lower-to-cpu
     removes them).
   }];
   let options = [
     Option<"kvType", "kv-type", "std::string", "\"\"",
-           "KV cache element type: f16 | f32 (default: the IR's)">,
+           "KV cache element type: f16 | f32 | q8 (default: the IR's)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",
