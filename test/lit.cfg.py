@@ -26,3 +26,12 @@ if os.path.isdir(os.path.join(shared, "models")):
     config.available_features.add("shared-data")
     config.substitutions.append(("%shared", os.path.abspath(shared)))
 config.substitutions.append(("%qc_src", config.qc_src_root))
+
+# Kernels for a target run only on CPUs that have its instructions.
+try:
+    flags = open("/proc/cpuinfo").read().split()
+except OSError:
+    flags = []
+for feature in ("avx2", "avx512_vnni"):
+    if feature in flags:
+        config.available_features.add(feature.replace("_", ""))

@@ -1,6 +1,7 @@
 // RUN: quant-opt %s -split-input-file --qc-lower-to-cpu=target=avx512vnni | FileCheck %s --check-prefix=VNNI
 // RUN: quant-opt %s -split-input-file --qc-lower-to-cpu=target=avxvnni | FileCheck %s --check-prefix=AVXVNNI
 // RUN: quant-opt %s -split-input-file --qc-lower-to-cpu=target=generic | FileCheck %s --check-prefix=GENERIC
+// RUN: quant-opt %s -split-input-file --qc-lower-to-cpu=target=avx2 | FileCheck %s --check-prefix=AVX2
 
 // Q4_0 with int8 activations: nibbles shuffled into 32 lanes, shifted,
 // masked, centred; |w| and x * sign(w) meet in vpdpbusd on targets with
@@ -17,6 +18,10 @@
 // VNNI: vector.reduction <add>, {{.*}} fastmath<reassoc>
 // VNNI-NOT: qc_linear_1
 // AVXVNNI: llvm.call_intrinsic "llvm.x86.avxvnni.vpdpbusd.256"
+// AVX2 alone (no VNNI instructions) takes pmaddubsw pairs, pmaddwd by ones.
+// AVX2: qc.kernel = "Q4_0:32x64@q8"
+// AVX2: %[[PAIRS:.+]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%{{.+}}, %{{.+}}) : (vector<32xi8>, vector<32xi8>) -> vector<16xi16>
+// AVX2: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%[[PAIRS]], %{{.+}}) : (vector<16xi16>, vector<16xi16>) -> vector<8xi32>
 // GENERIC: func.func @qc_linear_0(%{{.+}}: memref<?xi8>, %{{.+}}: memref<?xf32>, %{{.+}}: memref<?xf32>, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) attributes {llvm.emit_c_interface, qc.kernel = "Q4_0:32x64"}
 // GENERIC-NOT: call_intrinsic
 // GENERIC: arith.sitofp %{{.+}} : vector<32xi16> to vector<32xf32>
@@ -101,5 +106,21 @@ module {
     %0 = qc.param "k" : !qc.qtensor<8x256, #qc.gguf<"Q4_K">>
     %1 = qc.linear %x, %0 : tensor<?x256xf32>, !qc.qtensor<8x256, #qc.gguf<"Q4_K">> -> tensor<?x8xf32>
     return %1 : tensor<?x8xf32>
+  }
+}
+
+// -----
+
+// 8-bit fields: pmaddubsw would saturate on codes up to 255, so AVX2 keeps
+// f32 activations for them; VNNI's i32 products take them as int8.
+// AVX2: qc.kernel = "Q8_0:4x32"}
+// AVX2-NOT: call_intrinsic
+// AVX2: vector.fma
+// VNNI: qc.kernel = "Q8_0:4x32@q8"
+module {
+  func.func @graph(%x: tensor<?x32xf32>) -> tensor<?x4xf32> {
+    %0 = qc.param "e" : !qc.qtensor<4x32, #qc.gguf<"Q8_0">>
+    %1 = qc.linear %x, %0 : tensor<?x32xf32>, !qc.qtensor<4x32, #qc.gguf<"Q8_0">> -> tensor<?x4xf32>
+    return %1 : tensor<?x4xf32>
   }
 }

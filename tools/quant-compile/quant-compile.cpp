@@ -58,7 +58,7 @@ static cl::opt<std::string>
               cl::init(""));
 static cl::opt<std::string>
     target("target", cl::desc("kernel target: native | avx512vnni | avxvnni | "
-                              "generic"),
+                              "avx2 | generic"),
            cl::init("native"));
 static cl::opt<std::string>
     kvType("kv-type", cl::desc("KV cache element type: f16 | f32 | q8 (default: "
@@ -117,6 +117,8 @@ std::string requiredFeatures() {
     need.insert({"avx512vnni", "avx512vl"});
   if (target == "avxvnni")
     need.insert("avxvnni");
+  if (target == "avx2")
+    need.insert("avx2");
   need.insert(require.begin(), require.end());
   std::string list;
   for (const std::string &f : need)

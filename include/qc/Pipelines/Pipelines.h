@@ -44,7 +44,7 @@ struct LowerToLLVMPipelineOptions
     : mlir::PassPipelineOptions<LowerToLLVMPipelineOptions> {
   Option<std::string> target{
       *this, "target",
-      llvm::cl::desc("native | avx512vnni | avxvnni | generic"),
+      llvm::cl::desc("native | avx512vnni | avxvnni | avx2 | generic"),
       llvm::cl::init("native")};
   Option<std::string> weights{*this, "weights",
                               llvm::cl::desc("archive the table records")};

@@ -25,18 +25,20 @@ using ::qc::cpu::BlockLayout;
 
 namespace {
 
-enum class Target { Generic, AvxVnni, Avx512Vnni };
+enum class Target { Generic, Avx2, AvxVnni, Avx512Vnni };
 
 
 /// Resolves `native` from the host's CPU features.
 FailureOr<Target> parseTarget(StringRef name) {
   if (name == "generic") return Target::Generic;
+  if (name == "avx2") return Target::Avx2;
   if (name == "avxvnni") return Target::AvxVnni;
   if (name == "avx512vnni") return Target::Avx512Vnni;
   if (name != "native") return failure();
   llvm::StringMap<bool> f = llvm::sys::getHostCPUFeatures();
   if (f.lookup("avx512vnni") && f.lookup("avx512vl")) return Target::Avx512Vnni;
   if (f.lookup("avxvnni")) return Target::AvxVnni;
+  if (f.lookup("avx2")) return Target::Avx2;
   return Target::Generic;
 }
 
@@ -406,6 +408,26 @@ Value KernelEmitter::dotBytes(Value u, Value a) {
 Value KernelEmitter::dotBytesInto(Value acc, Value u, Value a) {
   int64_t lanes = cast<VectorType>(u.getType()).getNumElements() / 4;
   auto i32s = VectorType::get({lanes}, b.getI32Type());
+  if (target == Target::Avx2) {
+    // pmaddubsw (pairs of u8 * s8 into s16; codes below 128 keep the pair
+    // sums clear of saturation), then pmaddwd by ones into the i32 lanes.
+    bool wide = lanes == 8;
+    auto i16s = VectorType::get({lanes * 2}, b.getI16Type());
+    Value pairs = LLVM::CallIntrinsicOp::create(
+                      b, i16s,
+                      b.getStringAttr(wide ? "llvm.x86.avx2.pmadd.ub.sw"
+                                           : "llvm.x86.ssse3.pmadd.ub.sw.128"),
+                      ValueRange{u, a})
+                      .getResult(0);
+    Value ones = arith::ConstantOp::create(b, DenseElementsAttr::get(i16s, int16_t(1)));
+    Value quads = LLVM::CallIntrinsicOp::create(
+                      b, i32s,
+                      b.getStringAttr(wide ? "llvm.x86.avx2.pmadd.wd"
+                                           : "llvm.x86.sse2.pmadd.wd"),
+                      ValueRange{pairs, ones})
+                      .getResult(0);
+    return arith::AddIOp::create(b, acc, quads);
+  }
   // LLVM 22's vpdpbusd intrinsics take the bytes as <N x i8>.
   std::string name = target == Target::Avx512Vnni ? "llvm.x86.avx512.vpdpbusd."
                                                   : "llvm.x86.avxvnni.vpdpbusd.";
@@ -712,7 +734,7 @@ struct QCLowerToCPUPass
     FailureOr<Target> tgt = parseTarget(target);
     if (failed(tgt)) {
       module.emitError("unknown target '") << target
-          << "' (native, avx512vnni, avxvnni or generic)";
+          << "' (native, avx512vnni, avxvnni, avx2 or generic)";
       return signalPassFailure();
     }
     // Every (format, rows, cols) a product reads, in program order.
@@ -755,8 +777,12 @@ struct QCLowerToCPUPass
         u.op->emitError("qc-lower-to-cpu: ") << why;
         return signalPassFailure();
       }
+      // AVX2's pmaddubsw saturates at 2^15: codes must stay below 128
+      // (8-bit fields keep f32 activations there).
       bool q8 = *tgt != Target::Generic && layout.kind != BlockLayout::Float &&
-                (layout.group == 16 || layout.group == 32);
+                (layout.group == 16 || layout.group == 32) &&
+                (*tgt != Target::Avx2 || layout.kind == BlockLayout::Trits ||
+                 layout.bits < 8);
       std::string name = "qc_linear_" + std::to_string(done.size() - 1);
       b.setLoc(u.op->getLoc());
       KernelEmitter(b, layout, u.rows, u.cols, *tgt, q8)

@@ -22,7 +22,9 @@ def QCLowerToCPU : Pass<"qc-lower-to-cpu", "::mlir::ModuleOp"> {
     - int8 activations (key + "@q8"), on targets with VNNI for formats with
       groups of 16 or 32: activations arrive quantized per 32-block with
       their scales and per-16 sums; unsigned codes meet them in `vpdpbusd`
-      and the format's zero point (or minimum) is applied through the sums.
+      and the format's zero point (or minimum) is applied through the sums;
+      on `avx2` (no VNNI) `pmaddubsw` + `pmaddwd` stand in for `vpdpbusd`,
+      for formats whose codes stay below 128 (not 8-bit fields).
 
     Tokens go in tiles (sixteen for int8 kernels, eight for f32 ones) so a
     decoded block serves a whole tile; int8 tiles take sixteen rows at once
@@ -33,7 +35,7 @@ def QCLowerToCPU : Pass<"qc-lower-to-cpu", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"target", "target", "std::string", "\"native\"",
-           "native | avx512vnni | avxvnni | generic (f32 kernels only)">,
+           "native | avx512vnni | avxvnni | avx2 | generic (f32 kernels only)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",
