@@ -237,31 +237,40 @@ void UniformCodec::writeGroup(float d, float m, const int *q,
   }
 }
 
-bool UniformCodec::refit(const float *w, const float *imp, const int *q,
-                         float &d, float &m) const {
-  double sw = 0, sq = 0, sqq = 0, swq = 0, sww = 0;
-  double zero = double(1 << (p.bits - 1));
-  for (int i = 0; i < p.group; ++i) {
-    double wi = imp[i];
-    double qi = p.symmetric ? q[i] - zero : q[i];
-    sw += wi;
-    sq += wi * qi;
-    sqq += wi * qi * qi;
-    swq += wi * qi * w[i];
-    sww += wi * w[i];
-  }
-  if (p.symmetric) {
-    if (sqq <= 0)
+/// The weighted least-squares fit w ~ d * u + m, u the centred codes, from
+/// its moments under a weighting H: uHu, uH1, 1H1, uHw and 1Hw.
+struct ScaleFit {
+  double uu = 0, u1 = 0, oo = 0, uw = 0, ow = 0;
+  /// d alone (m follows from d) when symmetric, else d and m.
+  bool solve(bool symmetric, float &d, float &m) const {
+    if (symmetric) {
+      if (uu <= 0)
+        return false;
+      d = float(uw / uu);
+      return true;
+    }
+    double det = uu * oo - u1 * u1;
+    if (det <= 0)
       return false;
-    d = float(swq / sqq);
+    d = float((oo * uw - u1 * ow) / det);
+    m = float((uu * ow - u1 * uw) / det);
     return true;
   }
-  double det = sw * sqq - sq * sq;
-  if (det <= 0)
-    return false;
-  d = float((sw * swq - sq * sww) / det);
-  m = float((sqq * sww - sq * swq) / det);
-  return true;
+};
+
+bool UniformCodec::refit(const float *w, const float *imp, const int *q,
+                         float &d, float &m) const {
+  double zero = p.symmetric ? double(1 << (p.bits - 1)) : 0.0;
+  ScaleFit f;
+  for (int i = 0; i < p.group; ++i) {
+    double hi = imp[i], ui = q[i] - zero;
+    f.uu += hi * ui * ui;
+    f.u1 += hi * ui;
+    f.oo += hi;
+    f.uw += hi * ui * w[i];
+    f.ow += hi * w[i];
+  }
+  return f.solve(p.symmetric, d, m);
 }
 
 /// One group's error (w - d q - m)^T H (w - d q - m) and its moves.
@@ -370,29 +379,17 @@ bool UniformCodec::refitHessian(const float *w, const double *h, const int *q,
                                 float &d, float &m) const {
   int g = p.group;
   double zero = p.symmetric ? double(1 << (p.bits - 1)) : 0.0;
-  // Normal equations of min (w - d u - m 1)^T H (w - d u - m 1), u = q - zero.
-  double uhu = 0, uh1 = 0, oh1 = 0, uhw = 0, ohw = 0;
+  ScaleFit f;
   for (int i = 0; i < g; ++i)
     for (int j = 0; j < g; ++j) {
       double hij = h[i * g + j], ui = q[i] - zero, uj = q[j] - zero;
-      uhu += ui * hij * uj;
-      uh1 += ui * hij;
-      oh1 += hij;
-      uhw += ui * hij * w[j];
-      ohw += hij * w[j];
+      f.uu += ui * hij * uj;
+      f.u1 += ui * hij;
+      f.oo += hij;
+      f.uw += ui * hij * w[j];
+      f.ow += hij * w[j];
     }
-  if (p.symmetric) {
-    if (uhu <= 0)
-      return false;
-    d = float(uhw / uhu);
-    return true;
-  }
-  double det = uhu * oh1 - uh1 * uh1;
-  if (det <= 0)
-    return false;
-  d = float((oh1 * uhw - uh1 * ohw) / det);
-  m = float((uhu * ohw - uh1 * uhw) / det);
-  return true;
+  return f.solve(p.symmetric, d, m);
 }
 
 std::string UniformCodec::quantizeGPTQ(const float *src, int64_t rows,
