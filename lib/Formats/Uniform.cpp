@@ -241,6 +241,14 @@ void UniformCodec::writeGroup(float d, float m, const int *q,
 /// its moments under a weighting H: uHu, uH1, 1H1, uHw and 1Hw.
 struct ScaleFit {
   double uu = 0, u1 = 0, oo = 0, uw = 0, ow = 0;
+  /// Adds the term of H_ij for codes u_i, u_j and weight w_j.
+  void add(double hij, double ui, double uj, double wj) {
+    uu += ui * hij * uj;
+    u1 += ui * hij;
+    oo += hij;
+    uw += ui * hij * wj;
+    ow += hij * wj;
+  }
   /// d alone (m follows from d) when symmetric, else d and m.
   bool solve(bool symmetric, float &d, float &m) const {
     if (symmetric) {
@@ -262,14 +270,8 @@ bool UniformCodec::refit(const float *w, const float *imp, const int *q,
                          float &d, float &m) const {
   double zero = p.symmetric ? double(1 << (p.bits - 1)) : 0.0;
   ScaleFit f;
-  for (int i = 0; i < p.group; ++i) {
-    double hi = imp[i], ui = q[i] - zero;
-    f.uu += hi * ui * ui;
-    f.u1 += hi * ui;
-    f.oo += hi;
-    f.uw += hi * ui * w[i];
-    f.ow += hi * w[i];
-  }
+  for (int i = 0; i < p.group; ++i)
+    f.add(imp[i], q[i] - zero, q[i] - zero, w[i]);
   return f.solve(p.symmetric, d, m);
 }
 
@@ -381,14 +383,8 @@ bool UniformCodec::refitHessian(const float *w, const double *h, const int *q,
   double zero = p.symmetric ? double(1 << (p.bits - 1)) : 0.0;
   ScaleFit f;
   for (int i = 0; i < g; ++i)
-    for (int j = 0; j < g; ++j) {
-      double hij = h[i * g + j], ui = q[i] - zero, uj = q[j] - zero;
-      f.uu += ui * hij * uj;
-      f.u1 += ui * hij;
-      f.oo += hij;
-      f.uw += ui * hij * w[j];
-      f.ow += hij * w[j];
-    }
+    for (int j = 0; j < g; ++j)
+      f.add(h[i * g + j], q[i] - zero, q[j] - zero, w[j]);
   return f.solve(p.symmetric, d, m);
 }
 
