@@ -74,12 +74,14 @@ def main():
     for fmt in a.formats.split(","):
         if fmt == "ternary":
             ref_type, ref = "IQ2_BN", w(f"{a.arch}-IQ2_BN.gguf")
-            ours = w(f"{a.arch}-ternary.safetensors")
+            # Every weight ternary, the embedding / output head included, as
+            # llama-quantize --pure does for IQ2_BN.
+            ours = w(f"{a.arch}-ternary-pure.safetensors")
+            src = w("ternary-pure.mlir")
             if not os.path.exists(ours):
                 run([f"{a.qc}/quant-import", f16, "-o", w("f16.mlir")])
                 run([f"{a.qc}/quant-opt", w("f16.mlir"),
-                     f"--qc-ternary-encode=depth=1 out={ours}", "-o", w("ternary.mlir")])
-            src = w("ternary.mlir")
+                     f"--qc-ternary-encode=depth=1 embeddings=true out={ours}", "-o", src])
         else:
             ref_type, ref = fmt, (f16 if fmt == "F16" else w(f"{a.arch}-{fmt}.gguf"))
             ours, src = ref, ref
@@ -101,8 +103,8 @@ def main():
         f.write(f"# CPU speed: qc vs llama.cpp, synthetic {a.arch} shapes\n\n")
         f.write("Random weights with the architecture's shapes (speed only). "
                 f"pp{a.pp} / tg{a.tg}, {a.reps} repetitions, same GGUF file for "
-                "both (qc's ternary: its own archive, against llama.cpp's IQ2_BN "
-                "ternary at the same 2.0 bpw). Bandwidth: measured read GB/s "
+                "both (qc's ternary: its own archive, every weight depth-1 ternary, "
+                "against llama.cpp's IQ2_BN with --pure). Bandwidth: measured read GB/s "
                 "with the same thread count; 'of bw' = model bytes x tg tok/s "
                 "/ bandwidth.\n\n")
         f.write("| format (llama.cpp) | threads | MiB (llama.cpp / qc) | pp llama.cpp | pp qc | "

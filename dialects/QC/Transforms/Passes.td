@@ -150,8 +150,9 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
 def QCTernaryEncode : Pass<"qc-ternary-encode", "::mlir::ModuleOp"> {
   let summary = "Encodes the linear layers in balanced ternary";
   let description = [{
-    Balanced-ternary post-training quantization: every linear weight (not
-    the token embedding or the output head, which stay as they are) gets
+    Balanced-ternary post-training quantization: every linear weight (and,
+    with `embeddings`, the token embedding and output head, as
+    llama-quantize --pure does; by default they stay as they are) gets
     `#qc.ternary<depth, group, scales>` and is encoded, each group's scale
     chosen from the log-spaced codebook to minimise the importance-weighted
     error when `qc.importance` is present. Writes a new archive like
@@ -163,6 +164,8 @@ def QCTernaryEncode : Pass<"qc-ternary-encode", "::mlir::ModuleOp"> {
     Option<"depth", "depth", "unsigned", "2", "trits per weight (1..3)">,
     Option<"group", "group", "unsigned", "16", "weights per scale">,
     Option<"scales", "scales", "unsigned", "27", "codebook size (power of 3)">,
+    Option<"embeddings", "embeddings", "bool", "false",
+           "also the token embedding and the output head">,
     Option<"out", "out", "std::string", "\"\"", "archive to write">,
   ];
 }

@@ -1,7 +1,45 @@
 //===- QuantizeParams.cpp -------------------------------------------------===//
 #include "dialects/QC/Transforms/QuantizeParams.h"
 
+#include <chrono>
+#include <cstdio>
+#include <unistd.h>
+
 namespace mlir::qc {
+
+namespace {
+
+/// A progress bar on stderr while tensors are quantized (a terminal only:
+/// logs and tests see nothing).
+class ProgressBar {
+public:
+  explicit ProgressBar(size_t total)
+      : total(total), shown(total > 1 && isatty(2)),
+        start(std::chrono::steady_clock::now()) {}
+  ~ProgressBar() {
+    if (shown)
+      std::fprintf(stderr, "\n");
+  }
+  void step(size_t done, llvm::StringRef name) {
+    if (!shown)
+      return;
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    int filled = int(30 * done / total);
+    std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu %6.1fs %-40.40s",
+                 filled, "##############################", 30 - filled, "",
+                 done, total, seconds, name.str().c_str());
+    std::fflush(stderr);
+  }
+
+private:
+  size_t total;
+  bool shown;
+  std::chrono::steady_clock::time_point start;
+};
+
+} // namespace
 
 LogicalResult
 quantizeParams(ModuleOp module,
@@ -16,8 +54,11 @@ quantizeParams(ModuleOp module,
     base.resize(base.size() - 12);
   std::string target = out.empty() ? base + ".q.safetensors" : out;
   StatisticsCache stats(module);
+  ProgressBar progress(work.size());
+  size_t done = 0;
   for (auto [param, format] : work) {
     std::string name = param.getName().str();
+    progress.step(done++, name);
     FailureOr<std::vector<float>> imp = stats.importance(param);
     FailureOr<std::vector<double>> h = stats.hessian(param);
     if (failed(imp) || failed(h))
@@ -42,6 +83,7 @@ quantizeParams(ModuleOp module,
     for (StringRef attr : {"qc.format", "qc.importance", "qc.hessian"})
       param->removeAttr(attr);
   }
+  progress.step(done, "writing " + target);
   return storeWeights(module, *m, target);
 }
 

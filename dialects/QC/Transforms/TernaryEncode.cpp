@@ -26,13 +26,22 @@ struct QCTernaryEncodePass
     }
     auto format = cast<QuantFormatAttrInterface>(
         TernaryFormatAttr::get(&getContext(), depth, group, scales));
-    // Linear layers only: the token embedding and the output head stay.
+    // Linear layers, and with `embeddings` the token embedding and output
+    // head too (a tied head is one param).
     SmallVector<std::pair<ParamOp, QuantFormatAttrInterface>> work;
-    module.walk([&](LinearOp op) {
-      auto p = op.getWeight().getDefiningOp<ParamOp>();
+    auto take = [&](Value weight) {
+      auto p = weight.getDefiningOp<ParamOp>();
       if (p && isa<RankedTensorType>(p.getType()) &&
           llvm::none_of(work, [&](auto &w) { return w.first == p; }))
         work.push_back({p, format});
+    };
+    module.walk([&](Operation *op) {
+      if (auto l = dyn_cast<LinearOp>(op))
+        take(l.getWeight());
+      else if (auto e = dyn_cast<EmbeddingOp>(op); e && embeddings)
+        take(e.getTable());
+      else if (auto l = dyn_cast<LogitsOp>(op); l && embeddings)
+        take(l.getWeight());
     });
     if (failed(quantizeParams(module, work, ::qc::QuantMethod::Imatrix, out)))
       signalPassFailure();
