@@ -3,15 +3,16 @@
 // RUN: quant-opt %s -split-input-file --qc-lower-to-cpu=target=generic | FileCheck %s --check-prefix=GENERIC
 // RUN: quant-opt %s -split-input-file --qc-lower-to-cpu=target=avx2 | FileCheck %s --check-prefix=AVX2
 
-// Q4_0 with int8 activations: nibbles shuffled into 32 lanes, shifted,
-// masked, centred; |w| and x * sign(w) meet in vpdpbusd on targets with
+// Q4_0 with int8 activations: low nibbles masked, high ones shifted down,
+// the halves joined into 32 lanes and centred; |w| and x * sign(w) meet in vpdpbusd on targets with
 // int8 dot products; elsewhere f32 activations and vector FMAs. One kernel per (format,
 // shape) however often it is used; the graph function is gone.
 // VNNI-NOT: func.func @graph
 // VNNI: func.func @qc_linear_0(%{{.+}}: memref<?xi8>, %{{.+}}: memref<?xi8>, %{{.+}}: memref<?xf32>, %{{.+}}: memref<?xi32>, %{{.+}}: memref<?xf32>, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) attributes {llvm.emit_c_interface, qc.kernel = "Q4_0:32x64@q8"}
 // VNNI: vector.load %{{.+}} : memref<?xi8>, vector<16xi8>
-// VNNI: vector.shuffle {{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
-// VNNI: arith.shrui %{{.+}}, %{{.+}} : vector<32xi16>
+// VNNI: arith.andi %{{.+}}, %{{.+}} : vector<16xi8>
+// VNNI: arith.shrui %{{.+}}, %{{.+}} : vector<16xi8>
+// VNNI: vector.shuffle {{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xi8>, vector<16xi8>
 // VNNI: arith.constant dense<8> : vector<32xi16>
 // VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
 // VNNI: vector.fma {{.*}} : vector<8xf32>

@@ -190,6 +190,24 @@ Value KernelEmitter::codes(Value blockBase, int sub) {
   }
   Value bytes = vector::LoadOp::create(
       b, i8s(S.codeBytes), w, ValueRange{add(blockBase, idx(S.codeOffset))});
+  // Nibble halves (Q4_0, Q4_K): weights 0..G/2-1 in the low nibbles, the
+  // rest in the high ones: masks and one byte shift, no widening shuffle.
+  bool halves = S.bits == 4 && !S.signedBytes && S.codeBytes * 2 == G;
+  for (int64_t i = 0; halves && i < G; ++i)
+    halves = S.byteIndex[i] == i % (G / 2) && S.shift[i] == (i < G / 2 ? 0 : 4);
+  if (halves) {
+    Value mask = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(i8s(G / 2), int8_t(15)));
+    Value lo = arith::AndIOp::create(b, bytes, mask);
+    Value hi = arith::ShRUIOp::create(
+        b, bytes,
+        arith::ConstantOp::create(b, DenseElementsAttr::get(i8s(G / 2), int8_t(4))));
+    SmallVector<int64_t> both;
+    for (int64_t i = 0; i < G; ++i)
+      both.push_back(i);
+    Value u8 = vector::ShuffleOp::create(b, lo, hi, both);
+    return arith::ExtUIOp::create(b, VectorType::get({G}, b.getI16Type()), u8);
+  }
   if (S.signedBytes)
     bytes = arith::XOrIOp::create(
         b, bytes,
