@@ -56,13 +56,15 @@ module {
 
 // -----
 
-// Ternary: the group's scale index picks a codebook entry (a constant
-// global) times the f32 tensor scale; weight trits come out of bytes by
-// multiply-shift digit extraction, no division.
+// Ternary: the group's scale index (its first three trits: byte 0 mod 27)
+// picks a codebook entry (a constant global) times the f32 tensor scale;
+// weight trits come out of bytes by multiply-shift digit extraction, no
+// division.
 // VNNI: memref.global "private" constant @qc_ternary_codebook_27 : memref<27xf32>
 // VNNI: qc.kernel = "ternary<2,16,27>:4x64@q8"
 // VNNI: memref.get_global @qc_ternary_codebook_27
-// VNNI: arith.divui %{{.+}}, %{{.+}} : i32
+// VNNI: %[[C27:.+]] = arith.constant 27 : i32
+// VNNI: arith.remui %{{.+}}, %[[C27]] : i32
 // VNNI: arith.constant dense<21846> : vector<16xi32>
 // VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.128"
 module {

@@ -296,22 +296,15 @@ std::pair<Value, Value> KernelEmitter::blockScale(Value blockBase, int sub) {
                   : loadScalar(add(blockBase, idx(L.minOffset)), L.scale);
     return {d, m};
   }
-  // Trits: the scale index's digits, least significant first.
-  Value k = arith::ConstantIntOp::create(b, b.getI32Type(), 0);
-  for (int t = 0, p3 = 1; t < L.scaleTrits; ++t, p3 *= 3) {
-    Value byte = memref::LoadOp::create(b, w, ValueRange{add(blockBase, idx(t / 5))});
-    Value v = arith::ExtUIOp::create(b, b.getI32Type(), byte);
-    int32_t div = 1;
-    for (int i = 0; i < t % 5; ++i)
-      div *= 3;
-    Value c3 = arith::ConstantIntOp::create(b, b.getI32Type(), 3);
-    Value digit = arith::RemUIOp::create(
-        b,
-        arith::DivUIOp::create(
-            b, v, arith::ConstantIntOp::create(b, b.getI32Type(), div)),
-        c3);
-    k = add(k, mul(digit, arith::ConstantIntOp::create(b, b.getI32Type(), p3)));
-  }
+  // Trits: the scale index is the block's first scaleTrits digits, all in
+  // byte 0 (at most five: 243 scales), i.e. that byte mod 3^scaleTrits.
+  int64_t levels = 1;
+  for (int t = 0; t < L.scaleTrits; ++t)
+    levels *= 3;
+  Value byte = memref::LoadOp::create(b, w, ValueRange{blockBase});
+  Value k = arith::RemUIOp::create(
+      b, arith::ExtUIOp::create(b, b.getI32Type(), byte),
+      arith::ConstantIntOp::create(b, b.getI32Type(), levels));
   k = arith::MinUIOp::create(
       b, k,
       arith::ConstantIntOp::create(b, b.getI32Type(), int64_t(L.codebook.size()) - 1));
