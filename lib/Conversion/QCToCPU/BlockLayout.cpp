@@ -59,6 +59,7 @@ BlockLayout describeBlockLayout(const std::string &format, std::string &why) {
   case formats::FormatName::GGML:
     if (f->ggml == "F32" || f->ggml == "F16" || f->ggml == "BF16") {
       L.kind = BlockLayout::Float;
+      L.group = 16; // one zmm of f32: row pairs x token tiles fit the registers
       L.element = f->ggml == "F32"   ? BlockLayout::F32
                   : f->ggml == "F16" ? BlockLayout::F16
                                      : BlockLayout::BF16;

@@ -96,7 +96,7 @@ private:
     return add(rowBase, mul(group, idx(stride)));
   }
   Value loadByte(Value blockBase, int64_t offset);
-  void emitRowTileF32(Value r, Value t0, int64_t tile);
+  void emitRowTileF32(ArrayRef<Value> rows, Value t0, int64_t tile);
   void emitRowTileQ8(Value r, Value t0, int64_t tile);
   void emitRowBlockQ8(Value r, Value t0, int64_t tile);
   /// Tokens that share one decode of a weight block: int8 accumulators
@@ -362,16 +362,22 @@ static Value rowBaseOf(ImplicitLocOpBuilder &b, const BlockLayout &L, Value r,
   return arith::AddIOp::create(b, header, arith::MulIOp::create(b, r, stride));
 }
 
-void KernelEmitter::emitRowTileF32(Value r, Value t0, int64_t tile) {
+void KernelEmitter::emitRowTileF32(ArrayRef<Value> rows, Value t0,
+                                   int64_t tile) {
   // K-quant rows hold whole blocks of subBlocks groups (the verifier
-  // checks), so only single-group blocks have a tail.
+  // checks), so only single-group blocks have a tail. Every activation
+  // vector loaded serves all `rows`.
   int64_t G = L.group, S = L.subBlocks, full = K / (G * S), tail = K % G;
+  int64_t R = int64_t(rows.size());
   auto f32s = VectorType::get({G}, b.getF32Type());
-  Value rowBase = rowBaseOf(b, L, r, K);
+  SmallVector<Value> rowBase;
+  for (Value r : rows)
+    rowBase.push_back(rowBaseOf(b, L, r, K));
   SmallVector<Value> xRow;
   for (int64_t j = 0; j < tile; ++j)
     xRow.push_back(mul(add(t0, idx(j)), idx(K)));
-  SmallVector<Value> init(tile, f32Zeros(G));
+  // Accumulator of (row i, token j) at i * tile + j.
+  SmallVector<Value> init(R * tile, f32Zeros(G));
   auto loop = scf::ForOp::create(b, idx(0), idx(full), idx(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -379,13 +385,18 @@ void KernelEmitter::emitRowTileF32(Value r, Value t0, int64_t tile) {
     Value g = loop.getInductionVar();
     SmallVector<Value> next(loop.getRegionIterArgs());
     // One block base for all its groups: K-quant scales decode once.
-    Value blockBase = blockBaseOf(rowBase, g);
+    SmallVector<Value> blockBase;
+    for (Value base : rowBase)
+      blockBase.push_back(blockBaseOf(base, g));
     for (int sub = 0; sub < S; ++sub) {
-      Value wf = weightsF32(blockBase, sub, Value());
+      SmallVector<Value> wf;
+      for (Value base : blockBase)
+        wf.push_back(weightsF32(base, sub, Value()));
       Value k0 = mul(add(mul(g, idx(S)), idx(sub)), idx(G));
       for (int64_t j = 0; j < tile; ++j) {
         Value xv = vector::LoadOp::create(b, f32s, x, ValueRange{add(xRow[j], k0)});
-        next[j] = vector::FMAOp::create(b, wf, xv, next[j]);
+        for (int64_t i = 0; i < R; ++i)
+          next[i * tile + j] = vector::FMAOp::create(b, wf[i], xv, next[i * tile + j]);
       }
     }
     scf::YieldOp::create(b, next);
@@ -394,20 +405,25 @@ void KernelEmitter::emitRowTileF32(Value r, Value t0, int64_t tile) {
   if (tail) {
     Value mask = vector::ConstantMaskOp::create(
         b, VectorType::get({G}, b.getI1Type()), ArrayRef<int64_t>{tail});
-    Value wf = weightsF32(blockBaseOf(rowBase, idx(full)), 0, mask);
+    SmallVector<Value> wf;
+    for (Value base : rowBase)
+      wf.push_back(weightsF32(blockBaseOf(base, idx(full)), 0, mask));
     for (int64_t j = 0; j < tile; ++j) {
       Value at = add(xRow[j], idx(full * G));
       Value xv = vector::MaskedLoadOp::create(b, f32s, x, ValueRange{at}, mask,
                                               f32Zeros(G));
-      accs[j] = vector::FMAOp::create(b, wf, xv, accs[j]);
+      for (int64_t i = 0; i < R; ++i)
+        accs[i * tile + j] = vector::FMAOp::create(b, wf[i], xv, accs[i * tile + j]);
     }
   }
-  for (int64_t j = 0; j < tile; ++j) {
-    Value s = vector::ReductionOp::create(b, vector::CombiningKind::ADD,
-                                          accs[j],
-                                          arith::FastMathFlags::reassoc);
-    memref::StoreOp::create(b, s, y, ValueRange{add(mul(add(t0, idx(j)), idx(N)), r)});
-  }
+  for (int64_t i = 0; i < R; ++i)
+    for (int64_t j = 0; j < tile; ++j) {
+      Value s = vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                            accs[i * tile + j],
+                                            arith::FastMathFlags::reassoc);
+      memref::StoreOp::create(
+          b, s, y, ValueRange{add(mul(add(t0, idx(j)), idx(N)), rows[i])});
+    }
 }
 
 /// sum over each 4 bytes of u (unsigned) times a (signed), as i32 lanes.
@@ -703,6 +719,25 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     OpBuilder::InsertionGuard outer(b);
     b.setInsertionPointToStart(tiles.getBody());
     Value first = r0;
+    // Float rows in pairs for token tiles: each activation load feeds both
+    // rows' FMAs (16 accumulators of 16 lanes). A single token reads one row
+    // at a time (two streams measured slower there).
+    if (!q8 && L.kind == BlockLayout::Float && tile > 1) {
+      int64_t step = 2;
+      Value rEnd = add(r0, mul(arith::DivUIOp::create(
+                                   b, arith::SubIOp::create(b, r1, r0), idx(step)),
+                               idx(step)));
+      auto groups = scf::ForOp::create(b, r0, rEnd, idx(step));
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(groups.getBody());
+        SmallVector<Value> rows;
+        for (int64_t i = 0; i < step; ++i)
+          rows.push_back(add(groups.getInductionVar(), idx(i)));
+        emitRowTileF32(rows, tiles.getInductionVar(), tile);
+      }
+      first = rEnd;
+    }
     if (q8 && L.group == 32 && tile > 1) {
       // Whole blocks of rows, then the rest row by row.
       Value r8 = add(r0, mul(arith::DivUIOp::create(
@@ -721,7 +756,7 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     if (q8)
       emitRowTileQ8(rows.getInductionVar(), tiles.getInductionVar(), tile);
     else
-      emitRowTileF32(rows.getInductionVar(), tiles.getInductionVar(), tile);
+      emitRowTileF32({rows.getInductionVar()}, tiles.getInductionVar(), tile);
   }
   func::ReturnOp::create(b);
   return fn;
