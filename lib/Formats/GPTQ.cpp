@@ -105,8 +105,11 @@ std::string runGPTQ(const float *weights, int64_t rows, int64_t cols,
   for (int64_t i = 0; i < cols; ++i)
     perm[i] = i;
   if (options.actOrder)
-    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
-      return h[a * cols + a] > h[b * cols + b];
+    // Ties keep column order (std::sort with the index as tie-break: libstdc++'s
+    // stable_sort uses the deprecated get_temporary_buffer).
+    std::sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
+      double ha = h[a * cols + a], hb = h[b * cols + b];
+      return ha != hb ? ha > hb : a < b;
     });
   std::vector<double> hp(cols * cols);
   for (int64_t i = 0; i < cols; ++i)

@@ -76,7 +76,9 @@ void readSafetensorsFile(const std::string &path,
       if (v.kind == Json::String)
         metadata[k] = v.text;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
-  for (const auto &[name, info] : header.fields) {
+  for (const auto &field : header.fields) {
+    const std::string &name = field.first;
+    const Json &info = field.second;
     if (name == "__metadata__")
       continue;
     auto bad = [&](const std::string &why) {
@@ -538,8 +540,10 @@ void writeArchive(const Model &m, const std::string &path) {
   for (const auto &[name, t] : m.tensors)
     order.push_back(&t);
   auto width = [](const Tensor *t) { return elementBytes(t->format); };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](auto *a, auto *b) { return width(a) > width(b); });
+  // Ties keep name order (the map's), as a stable sort would.
+  std::sort(order.begin(), order.end(), [&](auto *a, auto *b) {
+    return width(a) != width(b) ? width(a) > width(b) : a->name < b->name;
+  });
   std::string header = "{";
   uint64_t offset = 0;
   for (const Tensor *t : order) {
