@@ -157,7 +157,9 @@ FailureOr<Value> TernaryFormatAttr::buildDequant(OpBuilder &builder,
     maxLevel += pow;
   return generate(builder, loc, packed, resultType,
                   [&](ByteReader &r, Value row, Value col) {
-    auto [base, within] = blockOf(r, *codec, cols, row, col);
+    // Named values, not a structured binding: the lambda below captures them.
+    std::pair<Value, Value> block = blockOf(r, *codec, cols, row, col);
+    Value base = block.first, within = block.second;
     // Trit t of a group: byte t/5, digit t%5 in base 3.
     auto trit = [&](Value t) {
       Value byte = r.u8(r.add(base, r.div(t, r.index(5))));
