@@ -49,14 +49,19 @@ void buildQuantizePipeline(mlir::OpPassManager &pm,
     pm.addPass(createQCPack());
 }
 
-void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,
-                              const LowerToLLVMPipelineOptions &o) {
+void buildKernelsPipeline(mlir::OpPassManager &pm,
+                          const LowerToLLVMPipelineOptions &o) {
   mlir::qc::QCLowerGraphOpsOptions g;
   g.kvType = o.kvType;
   pm.addPass(mlir::qc::createQCLowerGraphOps(g));
   mlir::qc::QCLowerToCPUOptions k;
   k.target = o.target;
   pm.addPass(mlir::qc::createQCLowerToCPU(k));
+}
+
+void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,
+                              const LowerToLLVMPipelineOptions &o) {
+  buildKernelsPipeline(pm, o);
   pm.addPass(mlir::createConvertLinalgToLoopsPass());
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());

@@ -12,7 +12,6 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/QC/IR/QCDialect.h"
 #include "dialects/QC/Transforms/WeightArchive.h"
-#include "lib/Conversion/QCToCPU/Passes.h"
 #include "qc/Import/ModelToIR.h"
 #include "qc/Model/Model.h"
 #include "qc/Pipelines/Pipelines.h"
@@ -261,21 +260,15 @@ int main(int argc, char **argv) {
 
   progress("generating kernels and lowering to the LLVM dialect");
   mlir::PassManager pm(&ctx);
-  if (compileTo == "kernels") {
-    mlir::qc::QCLowerGraphOpsOptions g;
-    g.kvType = kvType;
-    pm.addPass(mlir::qc::createQCLowerGraphOps(g));
-    mlir::qc::QCLowerToCPUOptions k;
-    k.target = target;
-    pm.addPass(mlir::qc::createQCLowerToCPU(k));
-  } else {
-    qc::LowerToLLVMPipelineOptions o;
-    o.target = target;
-    o.kvType = kvType;
-    o.weights = weights;
-    o.features = requiredFeatures();
+  qc::LowerToLLVMPipelineOptions o;
+  o.target = target;
+  o.kvType = kvType;
+  o.weights = weights;
+  o.features = requiredFeatures();
+  if (compileTo == "kernels")
+    qc::buildKernelsPipeline(pm, o);
+  else
     qc::buildLowerToLLVMPipeline(pm, o);
-  }
   if (failed(pm.run(*module)))
     return fail("lowering failed");
 

@@ -56,7 +56,12 @@ struct LowerToLLVMPipelineOptions
       llvm::cl::desc("x86 features the code needs (the runtime checks)")};
 };
 
-/// qc-lower-graph-ops -> qc-lower-to-cpu -> linalg to loops ->
+/// qc-lower-graph-ops -> qc-lower-to-cpu: the kernels, still in the
+/// vector/scf/linalg dialects (quant-compile --compile-to=kernels).
+void buildKernelsPipeline(mlir::OpPassManager &pm,
+                          const LowerToLLVMPipelineOptions &options);
+
+/// The kernels pipeline -> linalg to loops ->
 /// scf/vector/math/memref/arith/func to the LLVM dialect ->
 /// qc-emit-kernel-table.
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,

@@ -114,10 +114,9 @@ public:
   // --- The kernels (keys and signatures are the runtime's contract).
 
   /// "rms_norm:<D>" (x, w, y, T): y = x / sqrt(mean(x^2) + eps) * w per row.
-  void rmsNorm(int64_t D, float eps) {
+  void rmsNorm(StringRef key, int64_t D, float eps) {
     MemRefType m = flat(f32());
-    Block *e = begin("rms_norm:" + std::to_string(D),
-                     {m, m, m, b.getIndexType()});
+    Block *e = begin(key, {m, m, m, b.getIndexType()});
     Value x = e->getArgument(0), w = e->getArgument(1), y = e->getArgument(2);
     int64_t l = lanesFor(D);
     loop(idx(0), e->getArgument(3), 1, {}, [&](Value t, ValueRange) {
@@ -143,9 +142,8 @@ public:
 
   /// "rope_table:<hd>" (rot, pos, T): rot[t*hd + 2i], rot[t*hd + 2i + 1] =
   /// cos, sin of (pos + t) * freq_scale * theta^(-2i/hd).
-  void ropeTable(int64_t hd, float theta, float freqScale) {
-    Block *e = begin("rope_table:" + std::to_string(hd),
-                     {flat(f32()), b.getIndexType(), b.getIndexType()});
+  void ropeTable(StringRef key, int64_t hd, float theta, float freqScale) {
+    Block *e = begin(key, {flat(f32()), b.getIndexType(), b.getIndexType()});
     Value rot = e->getArgument(0), pos = e->getArgument(1);
     loop(idx(0), e->getArgument(2), 1, {}, [&](Value t, ValueRange) {
       Value p = arith::UIToFPOp::create(
@@ -166,10 +164,8 @@ public:
   }
 
   /// "rope:<W>:<hd>[:neox]" (v, rot, T): rotates every head of each row.
-  void rope(int64_t W, int64_t hd, bool neox) {
-    std::string key = "rope:" + std::to_string(W) + ":" + std::to_string(hd);
-    Block *e = begin(neox ? key + ":neox" : key,
-                     {flat(f32()), flat(f32()), b.getIndexType()});
+  void rope(StringRef key, int64_t W, int64_t hd, bool neox) {
+    Block *e = begin(key, {flat(f32()), flat(f32()), b.getIndexType()});
     Value v = e->getArgument(0), rot = e->getArgument(1);
     loop(idx(0), e->getArgument(2), 1, {}, [&](Value t, ValueRange) {
       Value row = mul(t, idx(W)), rrow = mul(t, idx(hd));
@@ -198,11 +194,10 @@ public:
   /// of the cache, narrowed to its element type. A q8 cache row is the KV
   /// int8 codes, then one f32 scale per KV head (codes = round(x / scale),
   /// scale = max|x| / 127 over the head).
-  void kvStore(int64_t KV, int64_t hd, Type element) {
+  void kvStore(StringRef key, int64_t KV, int64_t hd, Type element) {
     bool q8 = element.isInteger(8);
     MemRefType m = flat(f32()), c = flat(element);
-    Block *e = begin("kv_store:" + std::to_string(KV) + ":" + cacheTypeName(element),
-                     {m, m, c, c, b.getIndexType(), b.getIndexType()});
+    Block *e = begin(key, {m, m, c, c, b.getIndexType(), b.getIndexType()});
     int64_t l = q8 ? hd : lanesFor(KV);
     Value pos = e->getArgument(4);
     loop(idx(0), e->getArgument(5), 1, {}, [&](Value t, ValueRange) {
@@ -257,14 +252,12 @@ public:
   /// first, last): jobs first..last-1, job = t * H + h, each the causal
   /// softmax attention of query row t's head h over cache positions
   /// 0..pos+t; `scores` holds pos+T floats of the caller's.
-  void attention(int64_t H, int64_t KVH, int64_t hd, Type element, float scale) {
-    std::string type = cacheTypeName(element);
+  void attention(StringRef key, int64_t H, int64_t KVH, int64_t hd,
+                 Type element, float scale) {
     bool q8 = element.isInteger(8);
     MemRefType m = flat(f32()), c = flat(element);
     Type index = b.getIndexType();
-    Block *e = begin("attention:" + std::to_string(H) + ":" + std::to_string(KVH) +
-                         ":" + std::to_string(hd) + ":" + type,
-                     {m, c, c, m, m, index, index, index});
+    Block *e = begin(key, {m, c, c, m, m, index, index, index});
     Value q = e->getArgument(0), keys = e->getArgument(1),
           values = e->getArgument(2), out = e->getArgument(3),
           scores = e->getArgument(4), pos = e->getArgument(5);
@@ -362,7 +355,7 @@ struct LowerGraphOps final
     llvm::StringMap<std::string> emitted;
     auto once = [&](Operation *op, const std::string &key,
                     const std::string &constants,
-                    function_ref<void()> emit) -> LogicalResult {
+                    function_ref<void(StringRef)> emit) -> LogicalResult {
       auto [it, fresh] = emitted.try_emplace(key, constants);
       if (!fresh) {
         if (it->second != constants)
@@ -374,7 +367,7 @@ struct LowerGraphOps final
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToEnd(module.getBody());
       b.setLoc(op->getLoc());
-      emit();
+      emit(key);
       return success();
     };
     auto width = [](Value v) {
@@ -391,7 +384,7 @@ struct LowerGraphOps final
           int64_t D = width(n.getInput());
           float eps = n.getEpsilon().convertToFloat();
           return once(op, "rms_norm:" + std::to_string(D), "epsilon " + str(eps),
-                      [&] { kb.rmsNorm(D, eps); });
+                      [&](StringRef key) { kb.rmsNorm(key, D, eps); });
         }
         if (auto p = dyn_cast<RopeOp>(op)) {
           int64_t W = width(p.getInput()), hd = p.getHeadDim();
@@ -399,11 +392,12 @@ struct LowerGraphOps final
                 scale = p.getFreqScale().convertToFloat();
           if (failed(once(op, "rope_table:" + std::to_string(hd),
                           "theta " + str(theta) + ", freq_scale " + str(scale),
-                          [&] { kb.ropeTable(hd, theta, scale); })))
+                          [&](StringRef key) { kb.ropeTable(key, hd, theta, scale); })))
             return WalkResult::interrupt();
           std::string key = "rope:" + std::to_string(W) + ":" + std::to_string(hd) +
                             (p.getNeox() ? ":neox" : "");
-          return once(op, key, "", [&] { kb.rope(W, hd, p.getNeox()); });
+          return once(op, key, "",
+                      [&](StringRef key) { kb.rope(key, W, hd, p.getNeox()); });
         }
         if (auto a = dyn_cast<AttentionOp>(op)) {
           auto cache = cast<KVCacheType>(a.getCache().getType());
@@ -414,21 +408,23 @@ struct LowerGraphOps final
                                      : 1.0f / std::sqrt(float(hd));
           std::string type = cacheTypeName(element);
           if (failed(once(op, "kv_store:" + std::to_string(KVH * hd) + ":" + type, "",
-                          [&] { kb.kvStore(KVH * hd, hd, element); })))
+                          [&](StringRef key) { kb.kvStore(key, KVH * hd, hd, element); })))
             return WalkResult::interrupt();
           return once(op,
                       "attention:" + std::to_string(H) + ":" + std::to_string(KVH) +
                           ":" + std::to_string(hd) + ":" + type,
                       "scale " + str(scale),
-                      [&] { kb.attention(H, KVH, hd, element, scale); });
+                      [&](StringRef key) {
+                        kb.attention(key, H, KVH, hd, element, scale);
+                      });
         }
         if (auto s = dyn_cast<SiluOp>(op)) {
           if (!s->hasOneUse() || !isa<arith::MulFOp>(*s->getUsers().begin()))
             return op->emitError(
                 "qc-lower-graph-ops: qc.silu must feed one arith.mulf (SwiGLU)");
-          return once(op, "swiglu", "", [&] {
+          return once(op, "swiglu", "", [&](StringRef key) {
             // g / (1 + exp(-g)) * u, as the reference computes it.
-            kb.elementwise("swiglu", [](OpBuilder &nb, Location loc, Value g, Value u) {
+            kb.elementwise(key, [](OpBuilder &nb, Location loc, Value g, Value u) {
               Value one = arith::ConstantFloatOp::create(nb, loc, nb.getF32Type(), APFloat(1.0f));
               Value e = math::ExpOp::create(nb, loc, arith::NegFOp::create(nb, loc, g));
               Value s = arith::DivFOp::create(nb, loc, g, arith::AddFOp::create(nb, loc, one, e));
@@ -437,8 +433,8 @@ struct LowerGraphOps final
           });
         }
         if (isa<arith::AddFOp>(op) && isa<RankedTensorType>(op->getResult(0).getType()))
-          return once(op, "add", "", [&] {
-            kb.elementwise("add", [](OpBuilder &nb, Location loc, Value x, Value o) {
+          return once(op, "add", "", [&](StringRef key) {
+            kb.elementwise(key, [](OpBuilder &nb, Location loc, Value x, Value o) {
               return arith::AddFOp::create(nb, loc, x, o).getResult();
             });
           });
