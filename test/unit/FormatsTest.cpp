@@ -345,9 +345,6 @@ TEST(GPTQ, LowersOutputErrorAgainstRTN) {
   int64_t rows = layer.rows, cols = layer.cols;
   const std::vector<float> &w = layer.w;
   const std::vector<double> &h = layer.h;
-  auto outputError = [&](const Codec &c, const std::vector<uint8_t> &bytes) {
-    return layer.outputError(c, bytes);
-  };
   UniformParams p{3, 32, true, ScaleType::F16};
   auto codec = makeUniformCodec(p);
   std::vector<uint8_t> rtn(codec->packedBytes(rows, cols));
@@ -356,7 +353,7 @@ TEST(GPTQ, LowersOutputErrorAgainstRTN) {
   ASSERT_EQ(codec->quantizeGPTQ(w.data(), rows, cols, h.data(), {},
                                 gptq.data()),
             "");
-  EXPECT_LT(outputError(*codec, gptq), 0.7 * outputError(*codec, rtn));
+  EXPECT_LT(layer.outputError(*codec, gptq), 0.7 * layer.outputError(*codec, rtn));
   std::vector<double> zero(cols * cols, 0.0);
   EXPECT_NE(codec->quantizeGPTQ(w.data(), rows, cols, zero.data(), {},
                                 gptq.data()),
@@ -367,7 +364,8 @@ TEST(GPTQ, LowersOutputErrorAgainstRTN) {
   ASSERT_EQ(ternary->quantize(w.data(), rows, cols, nullptr, t0.data()), "");
   ASSERT_EQ(ternary->quantizeGPTQ(w.data(), rows, cols, h.data(), {}, t1.data()),
             "");
-  EXPECT_LT(outputError(*ternary, t1), 0.8 * outputError(*ternary, t0));
+  EXPECT_LT(layer.outputError(*ternary, t1),
+            0.8 * layer.outputError(*ternary, t0));
   EXPECT_NE(makeGGMLCodec(GGMLType::Q4_0)->quantizeGPTQ(
                 w.data(), rows, cols, h.data(), {}, t1.data()),
             "");
