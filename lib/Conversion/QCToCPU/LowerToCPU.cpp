@@ -99,6 +99,16 @@ private:
   void emitRowTileF32(ArrayRef<Value> rows, Value t0, int64_t tile);
   void emitRowTileQ8(Value r, Value t0, int64_t tile);
   void emitRowBlockQ8(Value r, Value t0, int64_t tile);
+  /// Bytes of one integer-dot register of the target.
+  int64_t vectorBytes() const { return target == Target::Avx512Vnni ? 64 : 32; }
+  /// Depth-1 ternary groups of 16 weights are 4 bytes each: a register of
+  /// them (a superblock, V / 4 groups) decodes all at once, digit by digit.
+  bool tritSuperblocks() const {
+    return q8 && L.kind == BlockLayout::Trits && L.depth == 1 &&
+           L.group == 16 && L.blockBytes == 4 && K % (4 * vectorBytes()) == 0;
+  }
+  void emitTritActivations(Value t0, int64_t tile);
+  void emitRowTritsQ8(Value r, Value t0, int64_t tile);
   /// Tokens that share one decode of a weight block: int8 accumulators
   /// are narrow, f32 ones hold a whole group.
   int64_t tokenTile() const { return q8 ? 16 : 8; }
@@ -139,6 +149,9 @@ private:
   Target target;
   bool q8;
   Value w, x, xq, xd, xs, y, T, tensorScale, codebook;
+  /// Superblock ternary kernels: activations in digit order, and the
+  /// codebook times the tensor scale as two registers (AVX-512).
+  Value digitActs, scaledCodebook[2];
   /// K-quant scale and minimum vectors of a block, by its address value.
   llvm::DenseMap<void *, std::pair<Value, Value>> kScaleCache;
 };
@@ -673,6 +686,141 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
                             ValueRange{add(mul(add(t0, idx(j)), idx(N)), r)});
 }
 
+/// The tile's q8 activations rearranged for tritSuperblocks(): byte b of a
+/// superblock holds trits 5 * (b % 4) .. + 4 of group b / 4, so digit d of
+/// its V bytes meets, lane for lane, activation vector d of the superblock:
+/// the activation of that trit's weight, or 0 where the trit is a scale digit
+/// or padding. Built once per tile, read by every row.
+void KernelEmitter::emitTritActivations(Value t0, int64_t tile) {
+  int64_t V = vectorBytes(), span = 4 * V, supers = K / span;
+  auto wide = VectorType::get({span}, b.getI8Type());
+  Value zeros = arith::ConstantOp::create(b, DenseElementsAttr::get(wide, int8_t(0)));
+  SmallVector<SmallVector<int64_t>> lanes(5);
+  for (int64_t d = 0; d < 5; ++d)
+    for (int64_t byte = 0; byte < V; ++byte) {
+      int64_t weight = byte % 4 * 5 + d - L.scaleTrits;
+      lanes[d].push_back(weight >= 0 && weight < 16 ? byte / 4 * 16 + weight
+                                                    : span);
+    }
+  auto tokens = scf::ForOp::create(b, idx(0), idx(tile), idx(1));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(tokens.getBody());
+  Value j = tokens.getInductionVar();
+  auto sbs = scf::ForOp::create(b, idx(0), idx(supers), idx(1));
+  b.setInsertionPointToStart(sbs.getBody());
+  Value s = sbs.getInductionVar();
+  Value xv = vector::LoadOp::create(
+      b, wide, xq, ValueRange{add(mul(add(t0, j), idx(K)), mul(s, idx(span)))});
+  Value slot = mul(add(mul(j, idx(supers)), s), idx(5 * V));
+  for (int64_t d = 0; d < 5; ++d)
+    vector::StoreOp::create(b, vector::ShuffleOp::create(b, xv, zeros, lanes[d]),
+                            digitActs, ValueRange{add(slot, idx(d * V))});
+}
+
+/// One row of tritSuperblocks() for a tile of tokens. Per superblock: the V
+/// bytes as 16-bit lanes, even and odd bytes apart, give their five base-3
+/// digits by repeated division by 3 (a multiply-high); digit d's bytes meet
+/// activation vector d in an integer dot product whose 4-byte sums are the
+/// groups' sums, so the i32 lanes are the V / 4 groups, scaled as a vector.
+/// The codes are digit + ... - 1: the start value -sum(x) of each group
+/// supplies the -1.
+void KernelEmitter::emitRowTritsQ8(Value r, Value t0, int64_t tile) {
+  int64_t V = vectorBytes(), G4 = V / 4, supers = K / (4 * V);
+  auto i8s = VectorType::get({V}, b.getI8Type());
+  auto i16s = VectorType::get({V / 2}, b.getI16Type());
+  auto i32s = VectorType::get({G4}, b.getI32Type());
+  auto f32s = VectorType::get({G4}, b.getF32Type());
+  auto c16 = [&](int16_t v) {
+    return arith::ConstantOp::create(b, DenseElementsAttr::get(i16s, v)).getResult();
+  };
+  Value rowBase = rowBaseOf(b, L, r, K);
+  SmallVector<Value> init(tile, f32Zeros(G4));
+  auto loop = scf::ForOp::create(b, idx(0), idx(supers), idx(1), init);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value s = loop.getInductionVar();
+  Value bytes = vector::LoadOp::create(b, i8s, w, ValueRange{add(rowBase, mul(s, idx(V)))});
+  Value pairs = vector::BitCastOp::create(b, i16s, bytes);
+  Value even = arith::AndIOp::create(b, pairs, c16(255));
+  Value odd = arith::ShRUIOp::create(b, pairs, c16(8));
+  // floor(v / 3) = v * 21846 >> 16 for v < 2^15: pmulhuw (LLVM widens a
+  // generic multiply-high to 32-bit lanes).
+  auto third = [&](Value v) {
+    return LLVM::CallIntrinsicOp::create(
+               b, i16s,
+               b.getStringAttr(V == 64 ? "llvm.x86.avx512.pmulhu.w.512"
+                                       : "llvm.x86.avx2.pmulhu.w"),
+               ValueRange{v, c16(21846)})
+        .getResult(0);
+  };
+  SmallVector<Value> digits;
+  for (int d = 0; d < 5; ++d) {
+    Value de = even, dO = odd;
+    if (d < 4) { // the last quotient (byte / 81 <= 2) is its own digit
+      Value qe = third(even), qo = third(odd);
+      de = arith::SubIOp::create(b, even, mul(qe, c16(3)));
+      dO = arith::SubIOp::create(b, odd, mul(qo, c16(3)));
+      even = qe;
+      odd = qo;
+    }
+    digits.push_back(vector::BitCastOp::create(
+        b, i8s, arith::OrIOp::create(b, de, arith::ShLIOp::create(b, dO, c16(8)))));
+  }
+  // Group scales: byte 0 of each group mod 3^scaleTrits indexes the codebook.
+  int64_t levels = 1;
+  for (int t = 0; t < L.scaleTrits; ++t)
+    levels *= 3;
+  int64_t entries = int64_t(L.codebook.size());
+  Value k = arith::AndIOp::create(b, vector::BitCastOp::create(b, i32s, bytes),
+                                  i32Splat(G4, 255));
+  k = arith::MinUIOp::create(b, arith::RemUIOp::create(b, k, i32Splat(G4, int32_t(levels))),
+                             i32Splat(G4, int32_t(entries - 1)));
+  Value scales;
+  if (scaledCodebook[0]) {
+    scales = LLVM::CallIntrinsicOp::create(
+                 b, f32s, b.getStringAttr("llvm.x86.avx512.vpermi2var.ps.512"),
+                 ValueRange{scaledCodebook[0], k, scaledCodebook[1]})
+                 .getResult(0);
+  } else {
+    Value all = vector::ConstantMaskOp::create(b, VectorType::get({G4}, b.getI1Type()),
+                                               ArrayRef<int64_t>{G4});
+    scales = arith::MulFOp::create(
+        b,
+        vector::GatherOp::create(b, f32s, codebook, ValueRange{idx(0)}, k, all,
+                                 f32Zeros(G4)),
+        vector::BroadcastOp::create(b, f32s, tensorScale));
+  }
+  SmallVector<int64_t> pairLanes;
+  for (int64_t g = 0; g < G4; ++g)
+    pairLanes.push_back(g / 2);
+  SmallVector<Value> next(loop.getRegionIterArgs());
+  for (int64_t j = 0; j < tile; ++j) {
+    Value t = add(t0, idx(j));
+    Value sums = vector::LoadOp::create(
+        b, i32s, xs, ValueRange{add(mul(t, idx(K / 16)), mul(s, idx(G4)))});
+    Value acc = arith::SubIOp::create(b, i32Splat(G4, 0), sums);
+    Value slot = mul(add(mul(idx(j), idx(supers)), s), idx(5 * V));
+    for (int64_t d = 0; d < 5; ++d)
+      acc = dotBytesInto(acc, digits[d],
+                         vector::LoadOp::create(b, i8s, digitActs,
+                                                ValueRange{add(slot, idx(d * V))}));
+    Value dx = vector::LoadOp::create(
+        b, VectorType::get({G4 / 2}, b.getF32Type()), xd,
+        ValueRange{add(mul(t, idx(K / 32)), mul(s, idx(G4 / 2)))});
+    dx = vector::ShuffleOp::create(b, dx, dx, pairLanes);
+    next[j] = vector::FMAOp::create(b, arith::SIToFPOp::create(b, f32s, acc),
+                                    arith::MulFOp::create(b, scales, dx), next[j]);
+  }
+  scf::YieldOp::create(b, next);
+  b.setInsertionPointAfter(loop);
+  for (int64_t j = 0; j < tile; ++j) {
+    Value sum = vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                            loop.getResult(j),
+                                            arith::FastMathFlags::reassoc);
+    memref::StoreOp::create(b, sum, y, ValueRange{add(mul(add(t0, idx(j)), idx(N)), r)});
+  }
+}
+
 func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
                                  ModuleOp module) {
   auto bytes = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
@@ -717,6 +865,23 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     }
     codebook = memref::GetGlobalOp::create(b, type, global);
   }
+  if (tritSuperblocks()) {
+    int64_t V = vectorBytes();
+    digitActs = memref::AllocaOp::create(
+        b, MemRefType::get({tokenTile() * K / (4 * V) * 5 * V}, b.getI8Type()));
+    if (target == Target::Avx512Vnni && L.codebook.size() <= 32) {
+      auto f32x16 = VectorType::get({16}, b.getF32Type());
+      Value ts = vector::BroadcastOp::create(b, f32x16, tensorScale);
+      for (int h = 0; h < 2; ++h) {
+        SmallVector<float> part(16, 0.0f);
+        for (size_t e = 16 * h; e < L.codebook.size() && e < 16 * size_t(h + 1); ++e)
+          part[e - 16 * h] = L.codebook[e];
+        scaledCodebook[h] = arith::MulFOp::create(
+            b, arith::ConstantOp::create(b, DenseElementsAttr::get(f32x16, ArrayRef(part))),
+            ts);
+      }
+    }
+  }
   // Tokens in tiles (a decoded block serves a whole tile), then the rest
   // one at a time. Tiles are the outer loop: a tile's activations stay in
   // L1 while the rows stream past (the runtime hands out row ranges sized
@@ -729,6 +894,8 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     OpBuilder::InsertionGuard outer(b);
     b.setInsertionPointToStart(tiles.getBody());
     Value first = r0;
+    if (tritSuperblocks())
+      emitTritActivations(tiles.getInductionVar(), tile);
     // Float rows in pairs for token tiles: each activation load feeds both
     // rows' FMAs (16 accumulators of 16 lanes). A single token reads one row
     // at a time (two streams measured slower there).
@@ -763,7 +930,9 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     }
     auto rows = scf::ForOp::create(b, first, r1, idx(1));
     b.setInsertionPointToStart(rows.getBody());
-    if (q8)
+    if (tritSuperblocks())
+      emitRowTritsQ8(rows.getInductionVar(), tiles.getInductionVar(), tile);
+    else if (q8)
       emitRowTileQ8(rows.getInductionVar(), tiles.getInductionVar(), tile);
     else
       emitRowTileF32({rows.getInductionVar()}, tiles.getInductionVar(), tile);
