@@ -87,25 +87,26 @@ module {
 
 // Depth-1 ternary groups of 16 are 4 bytes: a register of them is one
 // superblock (16 groups, 256 weights with AVX-512; 8 with AVX2). The tile's
-// activations are rearranged once into digit order (a stack buffer of five
-// vectors per superblock); each row's bytes split into even and odd 16-bit
-// lanes give their five digits by multiply-high division by 3; five integer
-// dots make the groups' sums as lanes, started at -sum(x) for the -1 of the
-// codes; the group scales come from the codebook by vpermi2ps (AVX-512) or a
+// activations are rearranged once into digit order, with the groups' -sum(x)
+// and activation scales beside them (a stack buffer of seven vectors per
+// token and superblock); each row's bytes split into even and odd 16-bit
+// lanes give their five digits by pmulhuw division by 3; five integer dots
+// started at -sum(x) (the -1 of the codes) make the groups' sums as lanes;
+// the group scales come from the codebook by vpermi2ps (AVX-512) or a
 // gather.
 // VNNI: qc.kernel = "ternary<1,16,27>:4x512@q8"
-// VNNI: memref.alloca() : memref<10240xi8>
+// VNNI: memref.alloca() : memref<14336xi8>
 // VNNI: vector.shuffle
 // VNNI-SAME: : vector<256xi8>, vector<256xi8>
+// VNNI: arith.subi %{{.+}}, %{{.+}} : vector<16xi32>
 // VNNI: vector.load %{{.+}} : memref<?xi8>, vector<64xi8>
 // VNNI: vector.bitcast %{{.+}} : vector<64xi8> to vector<32xi16>
 // VNNI: llvm.call_intrinsic "llvm.x86.avx512.pmulhu.w.512"
 // VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.ps.512"
-// VNNI: arith.subi %{{.+}}, %{{.+}} : vector<16xi32>
 // VNNI-COUNT-5: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // VNNI: vector.fma {{.*}} : vector<16xf32>
 // AVX2: qc.kernel = "ternary<1,16,27>:4x512@q8"
-// AVX2: memref.alloca() : memref<10240xi8>
+// AVX2: memref.alloca() : memref<14336xi8>
 // AVX2: llvm.call_intrinsic "llvm.x86.avx2.pmulhu.w"
 // AVX2: vector.gather
 // AVX2-COUNT-5: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"

@@ -686,14 +686,17 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
                             ValueRange{add(mul(add(t0, idx(j)), idx(N)), r)});
 }
 
-/// The tile's q8 activations rearranged for tritSuperblocks(): byte b of a
+/// The tile's q8 activations rearranged for tritSuperblocks(), 7 V bytes per
+/// (token, superblock): five activation vectors, one per digit (byte b of a
 /// superblock holds trits 5 * (b % 4) .. + 4 of group b / 4, so digit d of
-/// its V bytes meets, lane for lane, activation vector d of the superblock:
-/// the activation of that trit's weight, or 0 where the trit is a scale digit
-/// or padding. Built once per tile, read by every row.
+/// its V bytes meets vector d lane for lane: the activation of that trit's
+/// weight, or 0 where the trit is a scale digit or padding); then the
+/// groups' -sum(x) as i32 lanes and their activation scales as f32 lanes.
+/// Built once per tile, read by every row.
 void KernelEmitter::emitTritActivations(Value t0, int64_t tile) {
-  int64_t V = vectorBytes(), span = 4 * V, supers = K / span;
+  int64_t V = vectorBytes(), G4 = V / 4, span = 4 * V, supers = K / span;
   auto wide = VectorType::get({span}, b.getI8Type());
+  auto i8s = VectorType::get({V}, b.getI8Type());
   Value zeros = arith::ConstantOp::create(b, DenseElementsAttr::get(wide, int8_t(0)));
   SmallVector<SmallVector<int64_t>> lanes(5);
   for (int64_t d = 0; d < 5; ++d)
@@ -702,19 +705,34 @@ void KernelEmitter::emitTritActivations(Value t0, int64_t tile) {
       lanes[d].push_back(weight >= 0 && weight < 16 ? byte / 4 * 16 + weight
                                                     : span);
     }
+  SmallVector<int64_t> pairLanes;
+  for (int64_t g = 0; g < G4; ++g)
+    pairLanes.push_back(g / 2);
   auto tokens = scf::ForOp::create(b, idx(0), idx(tile), idx(1));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(tokens.getBody());
-  Value j = tokens.getInductionVar();
+  Value j = tokens.getInductionVar(), t = add(t0, j);
   auto sbs = scf::ForOp::create(b, idx(0), idx(supers), idx(1));
   b.setInsertionPointToStart(sbs.getBody());
   Value s = sbs.getInductionVar();
   Value xv = vector::LoadOp::create(
-      b, wide, xq, ValueRange{add(mul(add(t0, j), idx(K)), mul(s, idx(span)))});
-  Value slot = mul(add(mul(j, idx(supers)), s), idx(5 * V));
+      b, wide, xq, ValueRange{add(mul(t, idx(K)), mul(s, idx(span)))});
+  Value slot = mul(add(mul(j, idx(supers)), s), idx(7 * V));
   for (int64_t d = 0; d < 5; ++d)
     vector::StoreOp::create(b, vector::ShuffleOp::create(b, xv, zeros, lanes[d]),
                             digitActs, ValueRange{add(slot, idx(d * V))});
+  Value sums = vector::LoadOp::create(
+      b, VectorType::get({G4}, b.getI32Type()), xs,
+      ValueRange{add(mul(t, idx(K / 16)), mul(s, idx(G4)))});
+  vector::StoreOp::create(
+      b, vector::BitCastOp::create(b, i8s, arith::SubIOp::create(b, i32Splat(G4, 0), sums)),
+      digitActs, ValueRange{add(slot, idx(5 * V))});
+  Value dx = vector::LoadOp::create(
+      b, VectorType::get({G4 / 2}, b.getF32Type()), xd,
+      ValueRange{add(mul(t, idx(K / 32)), mul(s, idx(G4 / 2)))});
+  vector::StoreOp::create(
+      b, vector::BitCastOp::create(b, i8s, vector::ShuffleOp::create(b, dx, dx, pairLanes)),
+      digitActs, ValueRange{add(slot, idx(6 * V))});
 }
 
 /// One row of tritSuperblocks() for a tile of tokens. Per superblock: the V
@@ -790,26 +808,20 @@ void KernelEmitter::emitRowTritsQ8(Value r, Value t0, int64_t tile) {
                                  f32Zeros(G4)),
         vector::BroadcastOp::create(b, f32s, tensorScale));
   }
-  SmallVector<int64_t> pairLanes;
-  for (int64_t g = 0; g < G4; ++g)
-    pairLanes.push_back(g / 2);
   SmallVector<Value> next(loop.getRegionIterArgs());
   for (int64_t j = 0; j < tile; ++j) {
-    Value t = add(t0, idx(j));
-    Value sums = vector::LoadOp::create(
-        b, i32s, xs, ValueRange{add(mul(t, idx(K / 16)), mul(s, idx(G4)))});
-    Value acc = arith::SubIOp::create(b, i32Splat(G4, 0), sums);
-    Value slot = mul(add(mul(idx(j), idx(supers)), s), idx(5 * V));
+    Value slot = mul(add(mul(idx(j), idx(supers)), s), idx(7 * V));
+    auto load = [&](VectorType type, int64_t at) {
+      return vector::BitCastOp::create(
+          b, type,
+          vector::LoadOp::create(b, i8s, digitActs, ValueRange{add(slot, idx(at * V))}));
+    };
+    Value acc = load(i32s, 5);
     for (int64_t d = 0; d < 5; ++d)
-      acc = dotBytesInto(acc, digits[d],
-                         vector::LoadOp::create(b, i8s, digitActs,
-                                                ValueRange{add(slot, idx(d * V))}));
-    Value dx = vector::LoadOp::create(
-        b, VectorType::get({G4 / 2}, b.getF32Type()), xd,
-        ValueRange{add(mul(t, idx(K / 32)), mul(s, idx(G4 / 2)))});
-    dx = vector::ShuffleOp::create(b, dx, dx, pairLanes);
-    next[j] = vector::FMAOp::create(b, arith::SIToFPOp::create(b, f32s, acc),
-                                    arith::MulFOp::create(b, scales, dx), next[j]);
+      acc = dotBytesInto(acc, digits[d], load(i8s, d));
+    Value sum = arith::MulFOp::create(b, arith::SIToFPOp::create(b, f32s, acc),
+                                      load(f32s, 6));
+    next[j] = vector::FMAOp::create(b, sum, scales, next[j]);
   }
   scf::YieldOp::create(b, next);
   b.setInsertionPointAfter(loop);
@@ -868,7 +880,7 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
   if (tritSuperblocks()) {
     int64_t V = vectorBytes();
     digitActs = memref::AllocaOp::create(
-        b, MemRefType::get({tokenTile() * K / (4 * V) * 5 * V}, b.getI8Type()));
+        b, MemRefType::get({tokenTile() * K / (4 * V) * 7 * V}, b.getI8Type()));
     if (target == Target::Avx512Vnni && L.codebook.size() <= 32) {
       auto f32x16 = VectorType::get({16}, b.getF32Type());
       Value ts = vector::BroadcastOp::create(b, f32x16, tensorScale);
