@@ -85,20 +85,22 @@ module {
 
 // -----
 
-// Depth-1 ternary groups of 16 are 4 bytes: a register of them is one
-// superblock (16 groups, 256 weights with AVX-512; 8 with AVX2). The tile's
-// activations are rearranged once into digit order, with the groups' -sum(x)
-// and activation scales beside them (a stack buffer of seven vectors per
-// token and superblock); each row's bytes split into even and odd 16-bit
-// lanes give their five digits by pmulhuw division by 3; five integer dots
-// started at -sum(x) (the -1 of the codes) make the groups' sums as lanes;
-// the group scales come from the codebook by vpermi2ps (AVX-512) or a
-// gather.
+// Superblock kernels: a register of codes decodes at once and meets the
+// tile's activations, rearranged once per tile into a stack buffer to match
+// lane for lane, in integer dots whose i32 lanes are single groups.
+// Depth-1 ternary groups of 16 are 4 bytes: 16 groups (256 weights) a
+// register with AVX-512, 8 with AVX2. Per token and superblock the buffer
+// holds five activation vectors (one per base-3 digit), -sum(x) of each
+// group (the start value, for the -1 of the codes) and the activation
+// scales; a row's bytes, split into even and odd 16-bit lanes, give their
+// digits by pmulhuw division by 3; the group scales come from the codebook
+// by vpermi2ps (AVX-512) or a gather.
 // VNNI: qc.kernel = "ternary<1,16,27>:4x512@q8"
 // VNNI: memref.alloca() : memref<14336xi8>
 // VNNI: vector.shuffle
 // VNNI-SAME: : vector<256xi8>, vector<256xi8>
-// VNNI: arith.subi %{{.+}}, %{{.+}} : vector<16xi32>
+// VNNI: arith.muli %{{.+}}, %{{.+}} : vector<16xi32>
+// VNNI: vector.shuffle %{{.+}}, %{{.+}} [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7] : vector<8xf32>, vector<8xf32>
 // VNNI: vector.load %{{.+}} : memref<?xi8>, vector<64xi8>
 // VNNI: vector.bitcast %{{.+}} : vector<64xi8> to vector<32xi16>
 // VNNI: llvm.call_intrinsic "llvm.x86.avx512.pmulhu.w.512"
@@ -144,11 +146,22 @@ module {
 // -----
 
 // Q4_K: a 256-weight block holds eight groups; each group's 6-bit scale and
-// minimum are unpacked from the shared 12 bytes (scalar), times d and dmin.
+// minimum are unpacked from the shared 12 bytes (as eight lanes), times d
+// and dmin. Group by group below AVX-512.
+// AVXVNNI: qc.kernel = "Q4_K:8x256@q8"
+// AVXVNNI: arith.constant dense<63> : vector<8xi32>
+// AVXVNNI: arith.negf
+// AVXVNNI: llvm.call_intrinsic "llvm.x86.avxvnni.vpdpbusd.256"
+// With AVX-512, a superblock kernel: the low and high nibbles of the block's
+// two 64-byte halves are four code vectors, each two groups of 32 with their
+// own accumulator; the scales spread to their groups' lanes; the minimums
+// meet scale x sum(x) per group in one more FMA.
 // VNNI: qc.kernel = "Q4_K:8x256@q8"
+// VNNI: memref.alloca() : memref<9216xi8>
+// VNNI: vector.shuffle %{{.+}}, %{{.+}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 64, 65,
 // VNNI: arith.constant dense<63> : vector<8xi32>
-// VNNI: arith.negf
-// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
+// VNNI-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// VNNI-COUNT-5: vector.fma {{.*}} : vector<16xf32>
 module {
   func.func @graph(%x: tensor<?x256xf32>) -> tensor<?x8xf32> {
     %0 = qc.param "k" : !qc.qtensor<8x256, #qc.gguf<"Q4_K">>
@@ -170,5 +183,32 @@ module {
     %0 = qc.param "e" : !qc.qtensor<4x32, #qc.gguf<"Q8_0">>
     %1 = qc.linear %x, %0 : tensor<?x32xf32>, !qc.qtensor<4x32, #qc.gguf<"Q8_0">> -> tensor<?x4xf32>
     return %1 : tensor<?x4xf32>
+  }
+}
+
+// -----
+
+// Q4_0 superblocks (AVX-512): four 18-byte blocks read as two overlapping
+// registers (bytes 0..63 and 8..71, nothing past the superblock), one byte
+// shuffle gathering the code bytes, another the f16 scales (each block's in
+// four lanes); low and high nibbles meet two activation vectors, started
+// at -8 * sum(x) in lane 4k of block k.
+// VNNI: qc.kernel = "Q4_0:8x256@q8"
+// VNNI: memref.alloca() : memref<8192xi8>
+// VNNI: arith.muli %{{.+}}, %{{.+}} : vector<16xi32>
+// VNNI: %[[A:.+]] = vector.load %{{.+}} : memref<?xi8>, vector<64xi8>
+// VNNI: %[[B:.+]] = vector.load %{{.+}} : memref<?xi8>, vector<64xi8>
+// VNNI: vector.shuffle %[[A]], %[[B]] [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 20,
+// VNNI: vector.shuffle %[[A]], %[[B]] [0, 1, 0, 1, 0, 1, 0, 1, 18, 19,
+// VNNI-SAME: : vector<64xi8>, vector<64xi8>
+// VNNI: arith.extf %{{.+}} : vector<16xf16> to vector<16xf32>
+// VNNI-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// AVX2: qc.kernel = "Q4_0:8x256@q8"
+// AVX2-NOT: memref.alloca
+module {
+  func.func @graph(%x: tensor<?x256xf32>) -> tensor<?x8xf32> {
+    %0 = qc.param "q" : !qc.qtensor<8x256, #qc.gguf<"Q4_0">>
+    %1 = qc.linear %x, %0 : tensor<?x256xf32>, !qc.qtensor<8x256, #qc.gguf<"Q4_0">> -> tensor<?x8xf32>
+    return %1 : tensor<?x8xf32>
   }
 }

@@ -42,6 +42,35 @@ FailureOr<Target> parseTarget(StringRef name) {
   return Target::Generic;
 }
 
+/// A register-wide superblock kernel: the row's weights decode a superblock
+/// (several blocks) at a time into byte vectors of codes, and the tile's q8
+/// activations are rearranged once so that each code vector meets its own
+/// activation vector lane for lane in an integer dot product; the i32 lanes
+/// of the accumulators are then single groups, scaled as vectors.
+struct SuperPlan {
+  int64_t weights = 0, bytes = 0; // per superblock
+  /// Per code vector: the weight (within the superblock) of each byte lane,
+  /// -1 where the byte is not a weight's code (its activation is 0).
+  SmallVector<SmallVector<int64_t>> actLanes;
+  /// The accumulator each code vector adds into.
+  SmallVector<int64_t> accOf;
+  int64_t accs = 1;
+  /// Start values: lane l of accumulator a is initFactor * (sums[initA[a][l]]
+  /// + sums[initB[a][l]]) over the superblock's sums of 16 activations (-1:
+  /// no term); initFactor 0: start at 0.
+  SmallVector<SmallVector<int64_t>> initA, initB;
+  int64_t initFactor = 0;
+  /// Per accumulator, per lane: the 32-block whose activation scale it takes.
+  SmallVector<SmallVector<int64_t>> dxOf;
+  /// K-quants: a float term, minimum x scale x sum of activations, per group
+  /// of 32 (lanes 0..7).
+  bool mins = false;
+  /// Bytes of a token's rearranged activations per superblock.
+  int64_t slotVectors() const {
+    return int64_t(actLanes.size()) + (initFactor ? accs : 0) + accs + (mins ? 1 : 0);
+  }
+};
+
 /// Builds one kernel function.
 class KernelEmitter {
 public:
@@ -101,14 +130,17 @@ private:
   void emitRowBlockQ8(Value r, Value t0, int64_t tile);
   /// Bytes of one integer-dot register of the target.
   int64_t vectorBytes() const { return target == Target::Avx512Vnni ? 64 : 32; }
-  /// Depth-1 ternary groups of 16 weights are 4 bytes each: a register of
-  /// them (a superblock, V / 4 groups) decodes all at once, digit by digit.
-  bool tritSuperblocks() const {
-    return q8 && L.kind == BlockLayout::Trits && L.depth == 1 &&
-           L.group == 16 && L.blockBytes == 4 && K % (4 * vectorBytes()) == 0;
-  }
-  void emitTritActivations(Value t0, int64_t tile);
-  void emitRowTritsQ8(Value r, Value t0, int64_t tile);
+  /// The superblock plan of this kernel, if its format and shape have one.
+  std::optional<SuperPlan> superPlan() const;
+  /// Code vectors (one per plan.actLanes), per-accumulator scale vectors and
+  /// the minimum vector (K-quants) of the superblock at byte `at`.
+  struct SuperCodes {
+    SmallVector<Value> codes, scales;
+    Value mins;
+  };
+  SuperCodes decodeSuper(const SuperPlan &plan, Value at);
+  void emitSuperActivations(const SuperPlan &plan, Value t0, int64_t tile);
+  void emitRowSuperQ8(const SuperPlan &plan, Value r, Value t0, int64_t tile);
   /// Tokens that share one decode of a weight block: int8 accumulators
   /// are narrow, f32 ones hold a whole group.
   int64_t tokenTile() const { return q8 ? 16 : 8; }
@@ -149,9 +181,9 @@ private:
   Target target;
   bool q8;
   Value w, x, xq, xd, xs, y, T, tensorScale, codebook;
-  /// Superblock ternary kernels: activations in digit order, and the
+  /// Superblock kernels: the tile's rearranged activations, and the ternary
   /// codebook times the tensor scale as two registers (AVX-512).
-  Value digitActs, scaledCodebook[2];
+  Value superActs, scaledCodebook[2];
   /// K-quant scale and minimum vectors of a block, by its address value.
   llvm::DenseMap<void *, std::pair<Value, Value>> kScaleCache;
 };
@@ -686,28 +718,231 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
                             ValueRange{add(mul(add(t0, idx(j)), idx(N)), r)});
 }
 
-/// The tile's q8 activations rearranged for tritSuperblocks(), 7 V bytes per
-/// (token, superblock): five activation vectors, one per digit (byte b of a
-/// superblock holds trits 5 * (b % 4) .. + 4 of group b / 4, so digit d of
-/// its V bytes meets vector d lane for lane: the activation of that trit's
-/// weight, or 0 where the trit is a scale digit or padding); then the
-/// groups' -sum(x) as i32 lanes and their activation scales as f32 lanes.
-/// Built once per tile, read by every row.
-void KernelEmitter::emitTritActivations(Value t0, int64_t tile) {
-  int64_t V = vectorBytes(), G4 = V / 4, span = 4 * V, supers = K / span;
-  auto wide = VectorType::get({span}, b.getI8Type());
-  auto i8s = VectorType::get({V}, b.getI8Type());
-  Value zeros = arith::ConstantOp::create(b, DenseElementsAttr::get(wide, int8_t(0)));
-  SmallVector<SmallVector<int64_t>> lanes(5);
-  for (int64_t d = 0; d < 5; ++d)
-    for (int64_t byte = 0; byte < V; ++byte) {
-      int64_t weight = byte % 4 * 5 + d - L.scaleTrits;
-      lanes[d].push_back(weight >= 0 && weight < 16 ? byte / 4 * 16 + weight
-                                                    : span);
+/// Q4_K code vector v (low / high nibbles of code bytes 0..63 / 64..127):
+/// the group of its half h (bytes 32h.. of the 64).
+static int64_t kGroup(int64_t v, int64_t h) { return v / 2 * 4 + 2 * h + v % 2; }
+
+/// Q4_0's block: f16 scale, weights 0..15 in the low nibbles of 16 bytes
+/// and 16..31 in the high ones.
+static bool isQ4_0(const BlockLayout &L) {
+  bool q = L.kind == BlockLayout::Fields && !L.kScales && L.blockBytes == 18 &&
+           L.group == 32 && L.bits == 4 && L.codeOffset == 2 && L.codeBytes == 16 &&
+           L.minOffset < 0 && L.scale == BlockLayout::F16 && L.zero == 8;
+  for (int64_t i = 0; q && i < 32; ++i)
+    q = L.byteIndex[i] == i % 16 && L.shift[i] == (i < 16 ? 0 : 4);
+  return q;
+}
+
+std::optional<SuperPlan> KernelEmitter::superPlan() const {
+  if (!q8)
+    return std::nullopt;
+  int64_t V = vectorBytes(), G4 = V / 4;
+  SuperPlan p;
+  p.initA.assign(1, {});
+  p.initB.assign(1, {});
+  p.dxOf.assign(1, {});
+  if (L.kind == BlockLayout::Trits && L.depth == 1 && L.group == 16 &&
+      L.blockBytes == 4 && K % (4 * V) == 0) {
+    // Groups of 16 in 4 bytes, V / 4 of them: byte b holds trits
+    // 5 * (b % 4) .. + 4 of group b / 4, the first scaleTrits of a group
+    // being its scale index. Code vector d is digit d of every byte, the
+    // codes u = w + 1 (the start -sum(x) takes the 1 off).
+    p.weights = 4 * V;
+    p.bytes = V;
+    for (int64_t d = 0; d < 5; ++d) {
+      p.actLanes.emplace_back();
+      for (int64_t byte = 0; byte < V; ++byte) {
+        int64_t weight = byte % 4 * 5 + d - L.scaleTrits;
+        p.actLanes.back().push_back(weight >= 0 && weight < 16 ? byte / 4 * 16 + weight
+                                                               : -1);
+      }
+      p.accOf.push_back(0);
     }
-  SmallVector<int64_t> pairLanes;
-  for (int64_t g = 0; g < G4; ++g)
-    pairLanes.push_back(g / 2);
+    for (int64_t g = 0; g < G4; ++g) {
+      p.initA[0].push_back(g);
+      p.initB[0].push_back(-1);
+      p.dxOf[0].push_back(g / 2);
+    }
+    p.initFactor = -1;
+    return p;
+  }
+  // The ggml plans gather bytes across a 64-byte register pair: AVX-512.
+  if (V != 64)
+    return std::nullopt;
+  if (isQ4_0(L) && K % 128 == 0) {
+    // Four blocks: lanes 16k..16k+15 of the code vectors are block k's
+    // 16 bytes, low nibbles (weights 0..15) then high (16..31); i32 lanes
+    // 4k..4k+3 are block k's, started at -8 * sum(x).
+    p.weights = 128;
+    p.bytes = 72;
+    p.actLanes.assign(2, {});
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t l = 0; l < 64; ++l)
+        p.actLanes[h].push_back(l / 16 * 32 + 16 * h + l % 16);
+    p.accOf = {0, 0};
+    for (int64_t l = 0; l < 16; ++l) {
+      p.initA[0].push_back(l % 4 ? -1 : l / 4 * 2);
+      p.initB[0].push_back(l % 4 ? -1 : l / 4 * 2 + 1);
+      p.dxOf[0].push_back(l / 4);
+    }
+    p.initFactor = -L.zero;
+    return p;
+  }
+  if (L.kScales && L.bits == 4 && K % 256 == 0) {
+    // One Q4_K block: 64 code bytes hold groups (2h, 2h+1) of bytes 32h..;
+    // code vector v is the low (even v) or high nibbles of the first or
+    // second 64 bytes, so its two halves are groups kGroup(v, 0 / 1).
+    p.weights = 256;
+    p.bytes = 144;
+    p.accs = 4;
+    p.initA.assign(4, {});
+    p.initB.assign(4, {});
+    p.dxOf.assign(4, {});
+    for (int64_t v = 0; v < 4; ++v) {
+      p.actLanes.emplace_back();
+      for (int64_t l = 0; l < 64; ++l)
+        p.actLanes.back().push_back(32 * kGroup(v, l / 32) + l % 32);
+      p.accOf.push_back(v);
+      for (int64_t l = 0; l < 16; ++l)
+        p.dxOf[v].push_back(kGroup(v, l / 8));
+    }
+    p.mins = true;
+    return p;
+  }
+  return std::nullopt;
+}
+
+KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
+                                                     Value at) {
+  int64_t V = vectorBytes(), G4 = V / 4;
+  auto i8s = VectorType::get({V}, b.getI8Type());
+  auto f32s = VectorType::get({G4}, b.getF32Type());
+  auto bytesSplat = [&](int8_t v) {
+    return arith::ConstantOp::create(b, DenseElementsAttr::get(i8s, v)).getResult();
+  };
+  SuperCodes c;
+  if (L.kind == BlockLayout::Trits) {
+    // The V bytes as 16-bit lanes, even and odd bytes apart, give their five
+    // base-3 digits by repeated division by 3: floor(v / 3) = v * 21846 >> 16
+    // for v < 2^15, by pmulhuw (LLVM widens a generic multiply-high to
+    // 32-bit lanes).
+    auto i16s = VectorType::get({V / 2}, b.getI16Type());
+    auto i32s = VectorType::get({G4}, b.getI32Type());
+    auto c16 = [&](int16_t v) {
+      return arith::ConstantOp::create(b, DenseElementsAttr::get(i16s, v)).getResult();
+    };
+    auto third = [&](Value v) {
+      return LLVM::CallIntrinsicOp::create(
+                 b, i16s,
+                 b.getStringAttr(V == 64 ? "llvm.x86.avx512.pmulhu.w.512"
+                                         : "llvm.x86.avx2.pmulhu.w"),
+                 ValueRange{v, c16(21846)})
+          .getResult(0);
+    };
+    Value bytes = vector::LoadOp::create(b, i8s, w, ValueRange{at});
+    Value pairs = vector::BitCastOp::create(b, i16s, bytes);
+    Value even = arith::AndIOp::create(b, pairs, c16(255));
+    Value odd = arith::ShRUIOp::create(b, pairs, c16(8));
+    for (int d = 0; d < 5; ++d) {
+      Value de = even, dO = odd;
+      if (d < 4) { // the last quotient (byte / 81 <= 2) is its own digit
+        Value qe = third(even), qo = third(odd);
+        de = arith::SubIOp::create(b, even, mul(qe, c16(3)));
+        dO = arith::SubIOp::create(b, odd, mul(qo, c16(3)));
+        even = qe;
+        odd = qo;
+      }
+      c.codes.push_back(vector::BitCastOp::create(
+          b, i8s, arith::OrIOp::create(b, de, arith::ShLIOp::create(b, dO, c16(8)))));
+    }
+    // Group scales: byte 0 of each group mod 3^scaleTrits indexes the
+    // codebook (vpermi2ps over two registers on AVX-512, else a gather).
+    int64_t levels = 1;
+    for (int t = 0; t < L.scaleTrits; ++t)
+      levels *= 3;
+    Value k = arith::AndIOp::create(b, vector::BitCastOp::create(b, i32s, bytes),
+                                    i32Splat(G4, 255));
+    k = arith::MinUIOp::create(
+        b, arith::RemUIOp::create(b, k, i32Splat(G4, int32_t(levels))),
+        i32Splat(G4, int32_t(L.codebook.size()) - 1));
+    if (scaledCodebook[0]) {
+      c.scales.push_back(LLVM::CallIntrinsicOp::create(
+                             b, f32s, b.getStringAttr("llvm.x86.avx512.vpermi2var.ps.512"),
+                             ValueRange{scaledCodebook[0], k, scaledCodebook[1]})
+                             .getResult(0));
+    } else {
+      Value all = vector::ConstantMaskOp::create(
+          b, VectorType::get({G4}, b.getI1Type()), ArrayRef<int64_t>{G4});
+      c.scales.push_back(arith::MulFOp::create(
+          b,
+          vector::GatherOp::create(b, f32s, codebook, ValueRange{idx(0)}, k, all,
+                                   f32Zeros(G4)),
+          vector::BroadcastOp::create(b, f32s, tensorScale)));
+    }
+    return c;
+  }
+  Value mask = bytesSplat(15), four = bytesSplat(4);
+  auto nibbles = [&](Value v) {
+    c.codes.push_back(arith::AndIOp::create(b, v, mask));
+    c.codes.push_back(arith::ShRUIOp::create(b, v, four));
+  };
+  if (L.kScales) {
+    Value lo = vector::LoadOp::create(b, i8s, w, ValueRange{add(at, idx(16))});
+    Value hi = vector::LoadOp::create(b, i8s, w, ValueRange{add(at, idx(80))});
+    nibbles(lo);
+    nibbles(hi);
+    blockScale(at, 0);
+    auto [d, m] = kScaleCache[at.getAsOpaquePointer()];
+    Value zeros8 = f32Zeros(8);
+    for (int64_t v = 0; v < 4; ++v) {
+      SmallVector<int64_t> lanes;
+      for (int64_t l = 0; l < 16; ++l)
+        lanes.push_back(kGroup(v, l / 8));
+      c.scales.push_back(vector::ShuffleOp::create(b, d, d, lanes));
+    }
+    SmallVector<int64_t> pad;
+    for (int64_t l = 0; l < 16; ++l)
+      pad.push_back(l < 8 ? l : 8);
+    c.mins = vector::ShuffleOp::create(b, m, zeros8, pad);
+    return c;
+  }
+  // Q4_0: the 72 bytes as two overlapping registers (0..63 and 8..71: no
+  // read past the superblock); one byte gather puts block k's code bytes in
+  // lanes 16k.., another its f16 scale in lanes 4k..4k+3.
+  Value first = vector::LoadOp::create(b, i8s, w, ValueRange{at});
+  Value second = vector::LoadOp::create(b, i8s, w, ValueRange{add(at, idx(8))});
+  auto from = [](int64_t byte) { return byte < 64 ? byte : byte - 8 + 64; };
+  SmallVector<int64_t> codeLanes, scaleLanes;
+  for (int64_t l = 0; l < 64; ++l)
+    codeLanes.push_back(from(l / 16 * 18 + 2 + l % 16));
+  for (int64_t l = 0; l < 32; ++l)
+    scaleLanes.push_back(from(l / 8 * 18 + l % 2));
+  nibbles(vector::ShuffleOp::create(b, first, second, codeLanes));
+  Value halves = vector::BitCastOp::create(
+      b, VectorType::get({16}, b.getF16Type()),
+      vector::ShuffleOp::create(b, first, second, scaleLanes));
+  c.scales.push_back(arith::ExtFOp::create(b, f32s, halves));
+  return c;
+}
+
+/// The tile's q8 activations rearranged for a superblock plan, per (token,
+/// superblock): one activation vector per code vector, then the
+/// accumulators' start values (i32 lanes), their activation scales (f32
+/// lanes) and, for K-quants, scale x sum per group of 32. Built once per
+/// tile, read by every row.
+void KernelEmitter::emitSuperActivations(const SuperPlan &plan, Value t0,
+                                         int64_t tile) {
+  int64_t V = vectorBytes(), G4 = V / 4, supers = K / plan.weights;
+  int64_t blocks = plan.weights / 32, sixteens = plan.weights / 16;
+  auto wide = VectorType::get({plan.weights}, b.getI8Type());
+  auto i8s = VectorType::get({V}, b.getI8Type());
+  auto f32s = VectorType::get({G4}, b.getF32Type());
+  auto zeroFor = [&](ArrayRef<int64_t> lanes, int64_t none) {
+    SmallVector<int64_t> m;
+    for (int64_t l : lanes)
+      m.push_back(l < 0 ? none : l);
+    return m;
+  };
   auto tokens = scf::ForOp::create(b, idx(0), idx(tile), idx(1));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(tokens.getBody());
@@ -715,113 +950,95 @@ void KernelEmitter::emitTritActivations(Value t0, int64_t tile) {
   auto sbs = scf::ForOp::create(b, idx(0), idx(supers), idx(1));
   b.setInsertionPointToStart(sbs.getBody());
   Value s = sbs.getInductionVar();
+  Value slot = mul(add(mul(j, idx(supers)), s), idx(plan.slotVectors() * V));
+  int64_t at = 0;
+  auto store = [&](Value v) {
+    if (v.getType() != i8s)
+      v = vector::BitCastOp::create(b, i8s, v);
+    vector::StoreOp::create(b, v, superActs, ValueRange{add(slot, idx(at++ * V))});
+  };
   Value xv = vector::LoadOp::create(
-      b, wide, xq, ValueRange{add(mul(t, idx(K)), mul(s, idx(span)))});
-  Value slot = mul(add(mul(j, idx(supers)), s), idx(7 * V));
-  for (int64_t d = 0; d < 5; ++d)
-    vector::StoreOp::create(b, vector::ShuffleOp::create(b, xv, zeros, lanes[d]),
-                            digitActs, ValueRange{add(slot, idx(d * V))});
+      b, wide, xq, ValueRange{add(mul(t, idx(K)), mul(s, idx(plan.weights)))});
+  Value zeros = arith::ConstantOp::create(b, DenseElementsAttr::get(wide, int8_t(0)));
+  for (ArrayRef<int64_t> lanes : plan.actLanes)
+    store(vector::ShuffleOp::create(b, xv, zeros, zeroFor(lanes, plan.weights)));
+  auto sixteenType = VectorType::get({sixteens}, b.getI32Type());
   Value sums = vector::LoadOp::create(
-      b, VectorType::get({G4}, b.getI32Type()), xs,
-      ValueRange{add(mul(t, idx(K / 16)), mul(s, idx(G4)))});
-  vector::StoreOp::create(
-      b, vector::BitCastOp::create(b, i8s, arith::SubIOp::create(b, i32Splat(G4, 0), sums)),
-      digitActs, ValueRange{add(slot, idx(5 * V))});
+      b, sixteenType, xs, ValueRange{add(mul(t, idx(K / 16)), mul(s, idx(sixteens)))});
+  Value noSums = i32Splat(sixteens, 0);
+  if (plan.initFactor)
+    for (int64_t a = 0; a < plan.accs; ++a) {
+      Value v = vector::ShuffleOp::create(b, sums, noSums, zeroFor(plan.initA[a], sixteens));
+      if (llvm::any_of(plan.initB[a], [](int64_t l) { return l >= 0; }))
+        v = add(v, vector::ShuffleOp::create(b, sums, noSums,
+                                             zeroFor(plan.initB[a], sixteens)));
+      store(mul(v, i32Splat(G4, int32_t(plan.initFactor))));
+    }
   Value dx = vector::LoadOp::create(
-      b, VectorType::get({G4 / 2}, b.getF32Type()), xd,
-      ValueRange{add(mul(t, idx(K / 32)), mul(s, idx(G4 / 2)))});
-  vector::StoreOp::create(
-      b, vector::BitCastOp::create(b, i8s, vector::ShuffleOp::create(b, dx, dx, pairLanes)),
-      digitActs, ValueRange{add(slot, idx(6 * V))});
+      b, VectorType::get({blocks}, b.getF32Type()), xd,
+      ValueRange{add(mul(t, idx(K / 32)), mul(s, idx(blocks)))});
+  for (int64_t a = 0; a < plan.accs; ++a)
+    store(vector::ShuffleOp::create(b, dx, dx, plan.dxOf[a]));
+  if (plan.mins) {
+    // Lane g < 8: dx[g] * (sums[2g] + sums[2g + 1]); the rest 0.
+    SmallVector<int64_t> evens, odds;
+    for (int64_t l = 0; l < G4; ++l) {
+      evens.push_back(l < blocks ? 2 * l : sixteens);
+      odds.push_back(l < blocks ? 2 * l + 1 : sixteens);
+    }
+    Value pairSums = arith::SIToFPOp::create(
+        b, f32s,
+        add(vector::ShuffleOp::create(b, sums, noSums, evens),
+            vector::ShuffleOp::create(b, sums, noSums, odds)));
+    SmallVector<int64_t> dxLanes;
+    for (int64_t l = 0; l < G4; ++l)
+      dxLanes.push_back(l < blocks ? l : blocks);
+    store(arith::MulFOp::create(
+        b, pairSums, vector::ShuffleOp::create(b, dx, f32Zeros(blocks), dxLanes)));
+  }
 }
 
-/// One row of tritSuperblocks() for a tile of tokens. Per superblock: the V
-/// bytes as 16-bit lanes, even and odd bytes apart, give their five base-3
-/// digits by repeated division by 3 (a multiply-high); digit d's bytes meet
-/// activation vector d in an integer dot product whose 4-byte sums are the
-/// groups' sums, so the i32 lanes are the V / 4 groups, scaled as a vector.
-/// The codes are digit + ... - 1: the start value -sum(x) of each group
-/// supplies the -1.
-void KernelEmitter::emitRowTritsQ8(Value r, Value t0, int64_t tile) {
-  int64_t V = vectorBytes(), G4 = V / 4, supers = K / (4 * V);
+/// One row of a superblock plan for a tile of tokens: per superblock, the
+/// codes decoded once; per token, the integer dots of each accumulator (its
+/// lanes are single groups), converted, times the activation scales, and
+/// FMA'd with the group scales into one f32 vector per token.
+void KernelEmitter::emitRowSuperQ8(const SuperPlan &plan, Value r, Value t0,
+                                   int64_t tile) {
+  int64_t V = vectorBytes(), G4 = V / 4, supers = K / plan.weights;
   auto i8s = VectorType::get({V}, b.getI8Type());
-  auto i16s = VectorType::get({V / 2}, b.getI16Type());
   auto i32s = VectorType::get({G4}, b.getI32Type());
   auto f32s = VectorType::get({G4}, b.getF32Type());
-  auto c16 = [&](int16_t v) {
-    return arith::ConstantOp::create(b, DenseElementsAttr::get(i16s, v)).getResult();
-  };
   Value rowBase = rowBaseOf(b, L, r, K);
   SmallVector<Value> init(tile, f32Zeros(G4));
   auto loop = scf::ForOp::create(b, idx(0), idx(supers), idx(1), init);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(loop.getBody());
   Value s = loop.getInductionVar();
-  Value bytes = vector::LoadOp::create(b, i8s, w, ValueRange{add(rowBase, mul(s, idx(V)))});
-  Value pairs = vector::BitCastOp::create(b, i16s, bytes);
-  Value even = arith::AndIOp::create(b, pairs, c16(255));
-  Value odd = arith::ShRUIOp::create(b, pairs, c16(8));
-  // floor(v / 3) = v * 21846 >> 16 for v < 2^15: pmulhuw (LLVM widens a
-  // generic multiply-high to 32-bit lanes).
-  auto third = [&](Value v) {
-    return LLVM::CallIntrinsicOp::create(
-               b, i16s,
-               b.getStringAttr(V == 64 ? "llvm.x86.avx512.pmulhu.w.512"
-                                       : "llvm.x86.avx2.pmulhu.w"),
-               ValueRange{v, c16(21846)})
-        .getResult(0);
-  };
-  SmallVector<Value> digits;
-  for (int d = 0; d < 5; ++d) {
-    Value de = even, dO = odd;
-    if (d < 4) { // the last quotient (byte / 81 <= 2) is its own digit
-      Value qe = third(even), qo = third(odd);
-      de = arith::SubIOp::create(b, even, mul(qe, c16(3)));
-      dO = arith::SubIOp::create(b, odd, mul(qo, c16(3)));
-      even = qe;
-      odd = qo;
-    }
-    digits.push_back(vector::BitCastOp::create(
-        b, i8s, arith::OrIOp::create(b, de, arith::ShLIOp::create(b, dO, c16(8)))));
-  }
-  // Group scales: byte 0 of each group mod 3^scaleTrits indexes the codebook.
-  int64_t levels = 1;
-  for (int t = 0; t < L.scaleTrits; ++t)
-    levels *= 3;
-  int64_t entries = int64_t(L.codebook.size());
-  Value k = arith::AndIOp::create(b, vector::BitCastOp::create(b, i32s, bytes),
-                                  i32Splat(G4, 255));
-  k = arith::MinUIOp::create(b, arith::RemUIOp::create(b, k, i32Splat(G4, int32_t(levels))),
-                             i32Splat(G4, int32_t(entries - 1)));
-  Value scales;
-  if (scaledCodebook[0]) {
-    scales = LLVM::CallIntrinsicOp::create(
-                 b, f32s, b.getStringAttr("llvm.x86.avx512.vpermi2var.ps.512"),
-                 ValueRange{scaledCodebook[0], k, scaledCodebook[1]})
-                 .getResult(0);
-  } else {
-    Value all = vector::ConstantMaskOp::create(b, VectorType::get({G4}, b.getI1Type()),
-                                               ArrayRef<int64_t>{G4});
-    scales = arith::MulFOp::create(
-        b,
-        vector::GatherOp::create(b, f32s, codebook, ValueRange{idx(0)}, k, all,
-                                 f32Zeros(G4)),
-        vector::BroadcastOp::create(b, f32s, tensorScale));
-  }
+  SuperCodes c = decodeSuper(plan, add(rowBase, mul(s, idx(plan.bytes))));
   SmallVector<Value> next(loop.getRegionIterArgs());
+  int64_t codeVectors = int64_t(plan.actLanes.size());
   for (int64_t j = 0; j < tile; ++j) {
-    Value slot = mul(add(mul(idx(j), idx(supers)), s), idx(7 * V));
-    auto load = [&](VectorType type, int64_t at) {
-      return vector::BitCastOp::create(
-          b, type,
-          vector::LoadOp::create(b, i8s, digitActs, ValueRange{add(slot, idx(at * V))}));
+    Value slot = mul(add(mul(idx(j), idx(supers)), s), idx(plan.slotVectors() * V));
+    auto load = [&](VectorType type, int64_t at) -> Value {
+      Value v = vector::LoadOp::create(b, i8s, superActs, ValueRange{add(slot, idx(at * V))});
+      return type == i8s ? v : vector::BitCastOp::create(b, type, v).getResult();
     };
-    Value acc = load(i32s, 5);
-    for (int64_t d = 0; d < 5; ++d)
-      acc = dotBytesInto(acc, digits[d], load(i8s, d));
-    Value sum = arith::MulFOp::create(b, arith::SIToFPOp::create(b, f32s, acc),
-                                      load(f32s, 6));
-    next[j] = vector::FMAOp::create(b, sum, scales, next[j]);
+    SmallVector<Value> acc;
+    for (int64_t a = 0; a < plan.accs; ++a)
+      acc.push_back(plan.initFactor ? load(i32s, codeVectors + a)
+                                    : i32Splat(G4, 0));
+    for (int64_t v = 0; v < codeVectors; ++v) {
+      Value &a = acc[plan.accOf[v]];
+      a = dotBytesInto(a, c.codes[v], load(i8s, v));
+    }
+    int64_t dxAt = codeVectors + (plan.initFactor ? plan.accs : 0);
+    for (int64_t a = 0; a < plan.accs; ++a) {
+      Value sum = arith::MulFOp::create(b, arith::SIToFPOp::create(b, f32s, acc[a]),
+                                        load(f32s, dxAt + a));
+      next[j] = vector::FMAOp::create(b, sum, c.scales[a], next[j]);
+    }
+    if (plan.mins)
+      next[j] = vector::FMAOp::create(b, c.mins, load(f32s, dxAt + plan.accs), next[j]);
   }
   scf::YieldOp::create(b, next);
   b.setInsertionPointAfter(loop);
@@ -877,10 +1094,14 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     }
     codebook = memref::GetGlobalOp::create(b, type, global);
   }
-  if (tritSuperblocks()) {
+  std::optional<SuperPlan> plan = superPlan();
+  if (plan) {
     int64_t V = vectorBytes();
-    digitActs = memref::AllocaOp::create(
-        b, MemRefType::get({tokenTile() * K / (4 * V) * 7 * V}, b.getI8Type()));
+    superActs = memref::AllocaOp::create(
+        b, MemRefType::get({tokenTile() * K / plan->weights * plan->slotVectors() * V},
+                           b.getI8Type()));
+  }
+  if (plan && L.kind == BlockLayout::Trits) {
     if (target == Target::Avx512Vnni && L.codebook.size() <= 32) {
       auto f32x16 = VectorType::get({16}, b.getF32Type());
       Value ts = vector::BroadcastOp::create(b, f32x16, tensorScale);
@@ -906,8 +1127,8 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     OpBuilder::InsertionGuard outer(b);
     b.setInsertionPointToStart(tiles.getBody());
     Value first = r0;
-    if (tritSuperblocks())
-      emitTritActivations(tiles.getInductionVar(), tile);
+    if (plan)
+      emitSuperActivations(*plan, tiles.getInductionVar(), tile);
     // Float rows in pairs for token tiles: each activation load feeds both
     // rows' FMAs (16 accumulators of 16 lanes). A single token reads one row
     // at a time (two streams measured slower there).
@@ -927,7 +1148,7 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
       }
       first = rEnd;
     }
-    if (q8 && L.group == 32 && tile > 1) {
+    if (!plan && q8 && L.group == 32 && tile > 1) {
       // Whole blocks of rows, then the rest row by row.
       Value r8 = add(r0, mul(arith::DivUIOp::create(
                                  b, arith::SubIOp::create(b, r1, r0), idx(blockRows())),
@@ -942,8 +1163,8 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     }
     auto rows = scf::ForOp::create(b, first, r1, idx(1));
     b.setInsertionPointToStart(rows.getBody());
-    if (tritSuperblocks())
-      emitRowTritsQ8(rows.getInductionVar(), tiles.getInductionVar(), tile);
+    if (plan)
+      emitRowSuperQ8(*plan, rows.getInductionVar(), tiles.getInductionVar(), tile);
     else if (q8)
       emitRowTileQ8(rows.getInductionVar(), tiles.getInductionVar(), tile);
     else
