@@ -152,14 +152,15 @@ module {
 // AVXVNNI: arith.constant dense<63> : vector<8xi32>
 // AVXVNNI: arith.negf
 // AVXVNNI: llvm.call_intrinsic "llvm.x86.avxvnni.vpdpbusd.256"
-// With AVX-512, a superblock kernel: the low and high nibbles of the block's
-// two 64-byte halves are four code vectors, each two groups of 32 with their
-// own accumulator; the scales spread to their groups' lanes; the minimums
-// meet scale x sum(x) per group in one more FMA.
+// With AVX-512, one token takes a superblock kernel: the low and high
+// nibbles of the block's two 64-byte halves are four code vectors, each two
+// groups of 32 with their own accumulator; the scales spread to their
+// groups' lanes; the minimums meet scale x sum(x) per group in one more FMA.
+// Token tiles keep the 16-row kernels.
 // VNNI: qc.kernel = "Q4_K:8x256@q8"
-// VNNI: memref.alloca() : memref<9216xi8>
-// VNNI: vector.shuffle %{{.+}}, %{{.+}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 64, 65,
+// VNNI: memref.alloca() : memref<576xi8>
 // VNNI: arith.constant dense<63> : vector<8xi32>
+// VNNI: vector.shuffle %{{.+}}, %{{.+}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 64, 65,
 // VNNI-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // VNNI-COUNT-5: vector.fma {{.*}} : vector<16xf32>
 module {
@@ -183,32 +184,5 @@ module {
     %0 = qc.param "e" : !qc.qtensor<4x32, #qc.gguf<"Q8_0">>
     %1 = qc.linear %x, %0 : tensor<?x32xf32>, !qc.qtensor<4x32, #qc.gguf<"Q8_0">> -> tensor<?x4xf32>
     return %1 : tensor<?x4xf32>
-  }
-}
-
-// -----
-
-// Q4_0 superblocks (AVX-512): four 18-byte blocks read as two overlapping
-// registers (bytes 0..63 and 8..71, nothing past the superblock), one byte
-// shuffle gathering the code bytes, another the f16 scales (each block's in
-// four lanes); low and high nibbles meet two activation vectors, started
-// at -8 * sum(x) in lane 4k of block k.
-// VNNI: qc.kernel = "Q4_0:8x256@q8"
-// VNNI: memref.alloca() : memref<8192xi8>
-// VNNI: arith.muli %{{.+}}, %{{.+}} : vector<16xi32>
-// VNNI: %[[A:.+]] = vector.load %{{.+}} : memref<?xi8>, vector<64xi8>
-// VNNI: %[[B:.+]] = vector.load %{{.+}} : memref<?xi8>, vector<64xi8>
-// VNNI: vector.shuffle %[[A]], %[[B]] [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 20,
-// VNNI: vector.shuffle %[[A]], %[[B]] [0, 1, 0, 1, 0, 1, 0, 1, 18, 19,
-// VNNI-SAME: : vector<64xi8>, vector<64xi8>
-// VNNI: arith.extf %{{.+}} : vector<16xf16> to vector<16xf32>
-// VNNI-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
-// AVX2: qc.kernel = "Q4_0:8x256@q8"
-// AVX2-NOT: memref.alloca
-module {
-  func.func @graph(%x: tensor<?x256xf32>) -> tensor<?x8xf32> {
-    %0 = qc.param "q" : !qc.qtensor<8x256, #qc.gguf<"Q4_0">>
-    %1 = qc.linear %x, %0 : tensor<?x256xf32>, !qc.qtensor<8x256, #qc.gguf<"Q4_0">> -> tensor<?x8xf32>
-    return %1 : tensor<?x8xf32>
   }
 }

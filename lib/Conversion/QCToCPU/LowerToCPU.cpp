@@ -130,8 +130,9 @@ private:
   void emitRowBlockQ8(Value r, Value t0, int64_t tile);
   /// Bytes of one integer-dot register of the target.
   int64_t vectorBytes() const { return target == Target::Avx512Vnni ? 64 : 32; }
-  /// The superblock plan of this kernel, if its format and shape have one.
-  std::optional<SuperPlan> superPlan() const;
+  /// The superblock plan for tiles of `tile` tokens, if the format and
+  /// shape have one.
+  std::optional<SuperPlan> superPlan(int64_t tile) const;
   /// Code vectors (one per plan.actLanes), per-accumulator scale vectors and
   /// the minimum vector (K-quants) of the superblock at byte `at`.
   struct SuperCodes {
@@ -722,18 +723,7 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
 /// the group of its half h (bytes 32h.. of the 64).
 static int64_t kGroup(int64_t v, int64_t h) { return v / 2 * 4 + 2 * h + v % 2; }
 
-/// Q4_0's block: f16 scale, weights 0..15 in the low nibbles of 16 bytes
-/// and 16..31 in the high ones.
-static bool isQ4_0(const BlockLayout &L) {
-  bool q = L.kind == BlockLayout::Fields && !L.kScales && L.blockBytes == 18 &&
-           L.group == 32 && L.bits == 4 && L.codeOffset == 2 && L.codeBytes == 16 &&
-           L.minOffset < 0 && L.scale == BlockLayout::F16 && L.zero == 8;
-  for (int64_t i = 0; q && i < 32; ++i)
-    q = L.byteIndex[i] == i % 16 && L.shift[i] == (i < 16 ? 0 : 4);
-  return q;
-}
-
-std::optional<SuperPlan> KernelEmitter::superPlan() const {
+std::optional<SuperPlan> KernelEmitter::superPlan(int64_t tile) const {
   if (!q8)
     return std::nullopt;
   int64_t V = vectorBytes(), G4 = V / 4;
@@ -766,29 +756,11 @@ std::optional<SuperPlan> KernelEmitter::superPlan() const {
     p.initFactor = -1;
     return p;
   }
-  // The ggml plans gather bytes across a 64-byte register pair: AVX-512.
-  if (V != 64)
-    return std::nullopt;
-  if (isQ4_0(L) && K % 128 == 0) {
-    // Four blocks: lanes 16k..16k+15 of the code vectors are block k's
-    // 16 bytes, low nibbles (weights 0..15) then high (16..31); i32 lanes
-    // 4k..4k+3 are block k's, started at -8 * sum(x).
-    p.weights = 128;
-    p.bytes = 72;
-    p.actLanes.assign(2, {});
-    for (int64_t h = 0; h < 2; ++h)
-      for (int64_t l = 0; l < 64; ++l)
-        p.actLanes[h].push_back(l / 16 * 32 + 16 * h + l % 16);
-    p.accOf = {0, 0};
-    for (int64_t l = 0; l < 16; ++l) {
-      p.initA[0].push_back(l % 4 ? -1 : l / 4 * 2);
-      p.initB[0].push_back(l % 4 ? -1 : l / 4 * 2 + 1);
-      p.dxOf[0].push_back(l / 4);
-    }
-    p.initFactor = -L.zero;
-    return p;
-  }
-  if (L.kScales && L.bits == 4 && K % 256 == 0) {
+  // Q4_K, one token (AVX-512): token tiles keep the row-block kernels,
+  // whose float work 16 rows share; measured slower as superblocks. (Q4_0
+  // superblocks, four blocks in two overlapping registers, measured slower
+  // for one token too: 72-byte strides split most loads across lines.)
+  if (V == 64 && tile == 1 && L.kScales && L.bits == 4 && K % 256 == 0) {
     // One Q4_K block: 64 code bytes hold groups (2h, 2h+1) of bytes 32h..;
     // code vector v is the low (even v) or high nibbles of the first or
     // second 64 bytes, so its two halves are groups kGroup(v, 0 / 1).
@@ -906,22 +878,6 @@ KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
     c.mins = vector::ShuffleOp::create(b, m, zeros8, pad);
     return c;
   }
-  // Q4_0: the 72 bytes as two overlapping registers (0..63 and 8..71: no
-  // read past the superblock); one byte gather puts block k's code bytes in
-  // lanes 16k.., another its f16 scale in lanes 4k..4k+3.
-  Value first = vector::LoadOp::create(b, i8s, w, ValueRange{at});
-  Value second = vector::LoadOp::create(b, i8s, w, ValueRange{add(at, idx(8))});
-  auto from = [](int64_t byte) { return byte < 64 ? byte : byte - 8 + 64; };
-  SmallVector<int64_t> codeLanes, scaleLanes;
-  for (int64_t l = 0; l < 64; ++l)
-    codeLanes.push_back(from(l / 16 * 18 + 2 + l % 16));
-  for (int64_t l = 0; l < 32; ++l)
-    scaleLanes.push_back(from(l / 8 * 18 + l % 2));
-  nibbles(vector::ShuffleOp::create(b, first, second, codeLanes));
-  Value halves = vector::BitCastOp::create(
-      b, VectorType::get({16}, b.getF16Type()),
-      vector::ShuffleOp::create(b, first, second, scaleLanes));
-  c.scales.push_back(arith::ExtFOp::create(b, f32s, halves));
   return c;
 }
 
@@ -1094,14 +1050,17 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     }
     codebook = memref::GetGlobalOp::create(b, type, global);
   }
-  std::optional<SuperPlan> plan = superPlan();
-  if (plan) {
-    int64_t V = vectorBytes();
-    superActs = memref::AllocaOp::create(
-        b, MemRefType::get({tokenTile() * K / plan->weights * plan->slotVectors() * V},
-                           b.getI8Type()));
-  }
-  if (plan && L.kind == BlockLayout::Trits) {
+  // The superblock plans of token tiles and of single tokens share one
+  // activation buffer, sized for the larger.
+  std::optional<SuperPlan> plans[2] = {superPlan(tokenTile()), superPlan(1)};
+  int64_t actBytes = 0;
+  for (int64_t i = 0; i < 2; ++i)
+    if (plans[i])
+      actBytes = std::max(actBytes, (i ? 1 : tokenTile()) * K / plans[i]->weights *
+                                        plans[i]->slotVectors() * vectorBytes());
+  if (actBytes)
+    superActs = memref::AllocaOp::create(b, MemRefType::get({actBytes}, b.getI8Type()));
+  if (L.kind == BlockLayout::Trits && actBytes) {
     if (target == Target::Avx512Vnni && L.codebook.size() <= 32) {
       auto f32x16 = VectorType::get({16}, b.getF32Type());
       Value ts = vector::BroadcastOp::create(b, f32x16, tensorScale);
@@ -1124,6 +1083,7 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
   for (auto [from, to, tile] : {std::tuple{idx(0), Tt, tokenTile()},
                                 std::tuple{Tt, T, int64_t(1)}}) {
     auto tiles = scf::ForOp::create(b, from, to, idx(tile));
+    const std::optional<SuperPlan> &plan = plans[tile == 1];
     OpBuilder::InsertionGuard outer(b);
     b.setInsertionPointToStart(tiles.getBody());
     Value first = r0;
