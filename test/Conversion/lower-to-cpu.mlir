@@ -186,3 +186,28 @@ module {
     return %1 : tensor<?x4xf32>
   }
 }
+
+// -----
+
+// Q4_0, one token (AVX-512): superblocks of four blocks, each block's 16
+// code bytes and f16 scale loaded on their own (a 64-byte load at the
+// 18-byte stride would split across lines), joined into one register of
+// codes and one scale per block in four i32 lanes; low and high nibbles meet
+// two activation vectors, started at -8 * sum(x) in lane 4k of block k.
+// VNNI: qc.kernel = "Q4_0:8x256@q8"
+// VNNI: memref.alloca() : memref<512xi8>
+// VNNI: arith.muli %{{.+}}, %{{.+}} : vector<16xi32>
+// VNNI-COUNT-4: vector.load %{{.+}} : memref<?xi8>, vector<16xi8>
+// VNNI: arith.extf %{{.+}} : vector<4xf16> to vector<4xf32>
+// VNNI: vector.shuffle %{{.+}}, %{{.+}} [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3] : vector<4xf32>, vector<4xf32>
+// VNNI-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// VNNI: vector.fma {{.*}} : vector<16xf32>
+// AVX2: qc.kernel = "Q4_0:8x256@q8"
+// AVX2-NOT: memref.alloca
+module {
+  func.func @graph(%x: tensor<?x256xf32>) -> tensor<?x8xf32> {
+    %0 = qc.param "q" : !qc.qtensor<8x256, #qc.gguf<"Q4_0">>
+    %1 = qc.linear %x, %0 : tensor<?x256xf32>, !qc.qtensor<8x256, #qc.gguf<"Q4_0">> -> tensor<?x8xf32>
+    return %1 : tensor<?x8xf32>
+  }
+}

@@ -719,6 +719,17 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
                             ValueRange{add(mul(add(t0, idx(j)), idx(N)), r)});
 }
 
+/// Q4_0's block: f16 scale, weights 0..15 in the low nibbles of 16 bytes
+/// and 16..31 in the high ones.
+static bool isQ4_0(const BlockLayout &L) {
+  bool q = L.kind == BlockLayout::Fields && !L.kScales && L.blockBytes == 18 &&
+           L.group == 32 && L.bits == 4 && L.codeOffset == 2 && L.codeBytes == 16 &&
+           L.minOffset < 0 && L.scale == BlockLayout::F16 && L.zero == 8;
+  for (int64_t i = 0; q && i < 32; ++i)
+    q = L.byteIndex[i] == i % 16 && L.shift[i] == (i < 16 ? 0 : 4);
+  return q;
+}
+
 /// Q4_K code vector v (low / high nibbles of code bytes 0..63 / 64..127):
 /// the group of its half h (bytes 32h.. of the 64).
 static int64_t kGroup(int64_t v, int64_t h) { return v / 2 * 4 + 2 * h + v % 2; }
@@ -754,6 +765,25 @@ std::optional<SuperPlan> KernelEmitter::superPlan(int64_t tile) const {
       p.dxOf[0].push_back(g / 2);
     }
     p.initFactor = -1;
+    return p;
+  }
+  if (V == 64 && tile == 1 && isQ4_0(L) && K % 128 == 0) {
+    // Four blocks: lanes 16k..16k+15 of the code vectors are block k's
+    // 16 bytes, low nibbles (weights 0..15) then high (16..31); i32 lanes
+    // 4k..4k+3 are block k's, started at -8 * sum(x).
+    p.weights = 128;
+    p.bytes = 72;
+    p.actLanes.assign(2, {});
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t l = 0; l < 64; ++l)
+        p.actLanes[h].push_back(l / 16 * 32 + 16 * h + l % 16);
+    p.accOf = {0, 0};
+    for (int64_t l = 0; l < 16; ++l) {
+      p.initA[0].push_back(l % 4 ? -1 : l / 4 * 2);
+      p.initB[0].push_back(l % 4 ? -1 : l / 4 * 2 + 1);
+      p.dxOf[0].push_back(l / 4);
+    }
+    p.initFactor = -L.zero;
     return p;
   }
   // Q4_K, one token (AVX-512): token tiles keep the row-block kernels,
@@ -878,6 +908,32 @@ KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
     c.mins = vector::ShuffleOp::create(b, m, zeros8, pad);
     return c;
   }
+  // Q4_0: four blocks' 16 code bytes and f16 scales, loaded block by block
+  // (a 64-byte load at an 18-byte stride would split across lines).
+  auto i8x16 = VectorType::get({16}, b.getI8Type());
+  auto i8x2 = VectorType::get({2}, b.getI8Type());
+  SmallVector<Value> codes, scales;
+  for (int64_t k = 0; k < 4; ++k) {
+    codes.push_back(vector::LoadOp::create(b, i8x16, w, ValueRange{add(at, idx(18 * k + 2))}));
+    scales.push_back(vector::LoadOp::create(b, i8x2, w, ValueRange{add(at, idx(18 * k))}));
+  }
+  auto join = [&](Value l, Value r) {
+    int64_t n = cast<VectorType>(l.getType()).getNumElements();
+    SmallVector<int64_t> lanes;
+    for (int64_t i = 0; i < 2 * n; ++i)
+      lanes.push_back(i);
+    return vector::ShuffleOp::create(b, l, r, lanes).getResult();
+  };
+  nibbles(join(join(codes[0], codes[1]), join(codes[2], codes[3])));
+  Value d = arith::ExtFOp::create(
+      b, VectorType::get({4}, b.getF32Type()),
+      vector::BitCastOp::create(b, VectorType::get({4}, b.getF16Type()),
+                                join(join(scales[0], scales[1]), join(scales[2], scales[3])))
+          .getResult());
+  SmallVector<int64_t> quads;
+  for (int64_t l = 0; l < 16; ++l)
+    quads.push_back(l / 4);
+  c.scales.push_back(vector::ShuffleOp::create(b, d, d, quads));
   return c;
 }
 
