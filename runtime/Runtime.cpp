@@ -136,6 +136,7 @@ bool cpuHas(const std::string &f) {
   if (f == "avx512bw") return b7 >> 30 & 1;
   if (f == "avx512vl") return b7 >> 31 & 1;
   if (f == "avx512vnni") return c7 >> 11 & 1;
+  if (f == "avx512vbmi") return c7 >> 1 & 1;
   if (f == "avxvnni") return a71 >> 4 & 1;
 #endif
   return false;

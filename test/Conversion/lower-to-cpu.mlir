@@ -2,6 +2,7 @@
 // RUN: quant-opt %s -split-input-file --qc-lower-to-cpu=target=avxvnni | FileCheck %s --check-prefix=AVXVNNI
 // RUN: quant-opt %s -split-input-file --qc-lower-to-cpu=target=generic | FileCheck %s --check-prefix=GENERIC
 // RUN: quant-opt %s -split-input-file --qc-lower-to-cpu=target=avx2 | FileCheck %s --check-prefix=AVX2
+// RUN: quant-opt %s -split-input-file --qc-lower-to-cpu=target=avx512vbmi | FileCheck %s --check-prefix=VBMI
 
 // Q4_0 with int8 activations: low nibbles masked, high ones shifted down,
 // the halves joined into 32 lanes and centred; |w| and x * sign(w) meet in vpdpbusd on targets with
@@ -107,6 +108,16 @@ module {
 // VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.ps.512"
 // VNNI-COUNT-5: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // VNNI: vector.fma {{.*}} : vector<16xf32>
+// With VBMI a single token's digits are table lookups instead (token tiles
+// keep the division, their registers hold accumulators): vpermi2b over
+// 128-byte tables, bit 7 choosing between two; one table holds digits 0..3
+// packed two bits each, one digit 4.
+// VBMI: qc.kernel = "ternary<1,16,27>:4x512@q8"
+// VBMI: llvm.call_intrinsic "llvm.x86.avx512.pmulhu.w.512"
+// VBMI-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.qi.512"
+// VBMI-NOT: pmulhu
+// VBMI: llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.ps.512"
+// VBMI-COUNT-5: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // AVX2: qc.kernel = "ternary<1,16,27>:4x512@q8"
 // AVX2: memref.alloca() : memref<14336xi8>
 // AVX2: llvm.call_intrinsic "llvm.x86.avx2.pmulhu.w"

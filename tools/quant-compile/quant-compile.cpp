@@ -56,7 +56,8 @@ static cl::opt<std::string>
                        "--emit=mlir)"),
               cl::init(""));
 static cl::opt<std::string>
-    target("target", cl::desc("kernel target: native | avx512vnni | avxvnni | "
+    target("target", cl::desc("kernel target: native | avx512vbmi | avx512vnni | "
+                              "avxvnni | "
                               "avx2 | generic"),
            cl::init("native"));
 static cl::opt<std::string>
@@ -108,12 +109,14 @@ std::string requiredFeatures() {
   if (mcpu == "native") {
     llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
     for (const char *f : {"avx", "avx2", "fma", "f16c", "avx512f", "avx512bw",
-                          "avx512vl", "avx512vnni", "avxvnni"})
+                          "avx512vl", "avx512vnni", "avx512vbmi", "avxvnni"})
       if (host.lookup(f))
         need.insert(f);
   }
   if (target == "avx512vnni")
     need.insert({"avx512vnni", "avx512vl"});
+  if (target == "avx512vbmi")
+    need.insert({"avx512vnni", "avx512vl", "avx512vbmi"});
   if (target == "avxvnni")
     need.insert("avxvnni");
   if (target == "avx2")

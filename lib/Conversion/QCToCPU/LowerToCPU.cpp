@@ -25,7 +25,8 @@ using ::qc::cpu::BlockLayout;
 
 namespace {
 
-enum class Target { Generic, Avx2, AvxVnni, Avx512Vnni };
+/// Avx512Vbmi: AVX-512 VNNI plus VBMI's byte permutes (table lookups).
+enum class Target { Generic, Avx2, AvxVnni, Avx512Vnni, Avx512Vbmi };
 
 
 /// Resolves `native` from the host's CPU features.
@@ -34,9 +35,11 @@ FailureOr<Target> parseTarget(StringRef name) {
   if (name == "avx2") return Target::Avx2;
   if (name == "avxvnni") return Target::AvxVnni;
   if (name == "avx512vnni") return Target::Avx512Vnni;
+  if (name == "avx512vbmi") return Target::Avx512Vbmi;
   if (name != "native") return failure();
   llvm::StringMap<bool> f = llvm::sys::getHostCPUFeatures();
-  if (f.lookup("avx512vnni") && f.lookup("avx512vl")) return Target::Avx512Vnni;
+  if (f.lookup("avx512vnni") && f.lookup("avx512vl"))
+    return f.lookup("avx512vbmi") ? Target::Avx512Vbmi : Target::Avx512Vnni;
   if (f.lookup("avxvnni")) return Target::AvxVnni;
   if (f.lookup("avx2")) return Target::Avx2;
   return Target::Generic;
@@ -129,7 +132,10 @@ private:
   void emitRowTileQ8(Value r, Value t0, int64_t tile);
   void emitRowBlockQ8(Value r, Value t0, int64_t tile);
   /// Bytes of one integer-dot register of the target.
-  int64_t vectorBytes() const { return target == Target::Avx512Vnni ? 64 : 32; }
+  bool avx512() const {
+    return target == Target::Avx512Vnni || target == Target::Avx512Vbmi;
+  }
+  int64_t vectorBytes() const { return avx512() ? 64 : 32; }
   /// The superblock plan for tiles of `tile` tokens, if the format and
   /// shape have one.
   std::optional<SuperPlan> superPlan(int64_t tile) const;
@@ -139,7 +145,9 @@ private:
     SmallVector<Value> codes, scales;
     Value mins;
   };
-  SuperCodes decodeSuper(const SuperPlan &plan, Value at);
+  /// `tile`: the tokens the decode serves (one: a lean decode may spend
+  /// registers on tables).
+  SuperCodes decodeSuper(const SuperPlan &plan, Value at, int64_t tile);
   void emitSuperActivations(const SuperPlan &plan, Value t0, int64_t tile);
   void emitRowSuperQ8(const SuperPlan &plan, Value r, Value t0, int64_t tile);
   /// Tokens that share one decode of a weight block: int8 accumulators
@@ -172,7 +180,7 @@ private:
     return columns;
   }
   /// Rows a block kernel computes at once: a vpdpbusd's i32 lanes.
-  int64_t blockRows() const { return target == Target::Avx512Vnni ? 16 : 8; }
+  int64_t blockRows() const { return avx512() ? 16 : 8; }
   Value dotBytes(Value u, Value a);
   Value dotBytesInto(Value acc, Value u, Value a);
 
@@ -512,7 +520,7 @@ Value KernelEmitter::dotBytesInto(Value acc, Value u, Value a) {
     return arith::AddIOp::create(b, acc, quads);
   }
   // LLVM 22's vpdpbusd intrinsics take the bytes as <N x i8>.
-  std::string name = target == Target::Avx512Vnni ? "llvm.x86.avx512.vpdpbusd."
+  std::string name = avx512() ? "llvm.x86.avx512.vpdpbusd."
                                                   : "llvm.x86.avxvnni.vpdpbusd.";
   name += std::to_string(lanes * 32);
   return LLVM::CallIntrinsicOp::create(b, i32s, b.getStringAttr(name),
@@ -815,7 +823,7 @@ std::optional<SuperPlan> KernelEmitter::superPlan(int64_t tile) const {
 }
 
 KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
-                                                     Value at) {
+                                                     Value at, int64_t tile) {
   int64_t V = vectorBytes(), G4 = V / 4;
   auto i8s = VectorType::get({V}, b.getI8Type());
   auto f32s = VectorType::get({G4}, b.getF32Type());
@@ -842,20 +850,54 @@ KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
           .getResult(0);
     };
     Value bytes = vector::LoadOp::create(b, i8s, w, ValueRange{at});
-    Value pairs = vector::BitCastOp::create(b, i16s, bytes);
-    Value even = arith::AndIOp::create(b, pairs, c16(255));
-    Value odd = arith::ShRUIOp::create(b, pairs, c16(8));
-    for (int d = 0; d < 5; ++d) {
-      Value de = even, dO = odd;
-      if (d < 4) { // the last quotient (byte / 81 <= 2) is its own digit
-        Value qe = third(even), qo = third(odd);
-        de = arith::SubIOp::create(b, even, mul(qe, c16(3)));
-        dO = arith::SubIOp::create(b, odd, mul(qo, c16(3)));
-        even = qe;
-        odd = qo;
+    if (target == Target::Avx512Vbmi && tile == 1) {
+      // Table lookups: vpermi2b indexes 128 bytes by the low 7 bits, bit 7
+      // picks one of two such lookups. One table gives digits 0..3 packed
+      // two bits each, another digit 4. Eight table registers: for single
+      // tokens only (token tiles need the registers for accumulators).
+      SmallVector<int8_t> packed, top;
+      for (int v = 0; v < 256; ++v) {
+        int u = v % 243;
+        packed.push_back(int8_t(u % 3 | u / 3 % 3 << 2 | u / 9 % 3 << 4 | u / 27 % 3 << 6));
+        top.push_back(int8_t(u / 81));
       }
-      c.codes.push_back(vector::BitCastOp::create(
-          b, i8s, arith::OrIOp::create(b, de, arith::ShLIOp::create(b, dO, c16(8)))));
+      Value high = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, bytes, bytesSplat(0));
+      auto lookup = [&](ArrayRef<int8_t> table) {
+        Value half[2];
+        for (int h = 0; h < 2; ++h) {
+          auto part = [&](int q) {
+            return arith::ConstantOp::create(
+                b, DenseElementsAttr::get(i8s, table.slice(128 * h + 64 * q, 64)));
+          };
+          half[h] = LLVM::CallIntrinsicOp::create(
+                        b, i8s, b.getStringAttr("llvm.x86.avx512.vpermi2var.qi.512"),
+                        ValueRange{part(0), bytes, part(1)})
+                        .getResult(0);
+        }
+        return arith::SelectOp::create(b, high, half[1], half[0]).getResult();
+      };
+      Value p = lookup(packed);
+      for (int d = 0; d < 4; ++d) {
+        Value v = d ? arith::ShRUIOp::create(b, p, bytesSplat(int8_t(2 * d))).getResult() : p;
+        c.codes.push_back(d < 3 ? arith::AndIOp::create(b, v, bytesSplat(3)).getResult() : v);
+      }
+      c.codes.push_back(lookup(top));
+    } else {
+      Value pairs = vector::BitCastOp::create(b, i16s, bytes);
+      Value even = arith::AndIOp::create(b, pairs, c16(255));
+      Value odd = arith::ShRUIOp::create(b, pairs, c16(8));
+      for (int d = 0; d < 5; ++d) {
+        Value de = even, dO = odd;
+        if (d < 4) { // the last quotient (byte / 81 <= 2) is its own digit
+          Value qe = third(even), qo = third(odd);
+          de = arith::SubIOp::create(b, even, mul(qe, c16(3)));
+          dO = arith::SubIOp::create(b, odd, mul(qo, c16(3)));
+          even = qe;
+          odd = qo;
+        }
+        c.codes.push_back(vector::BitCastOp::create(
+            b, i8s, arith::OrIOp::create(b, de, arith::ShLIOp::create(b, dO, c16(8)))));
+      }
     }
     // Group scales: byte 0 of each group mod 3^scaleTrits indexes the
     // codebook (vpermi2ps over two registers on AVX-512, else a gather).
@@ -1026,7 +1068,7 @@ void KernelEmitter::emitRowSuperQ8(const SuperPlan &plan, Value r, Value t0,
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(loop.getBody());
   Value s = loop.getInductionVar();
-  SuperCodes c = decodeSuper(plan, add(rowBase, mul(s, idx(plan.bytes))));
+  SuperCodes c = decodeSuper(plan, add(rowBase, mul(s, idx(plan.bytes))), tile);
   SmallVector<Value> next(loop.getRegionIterArgs());
   int64_t codeVectors = int64_t(plan.actLanes.size());
   for (int64_t j = 0; j < tile; ++j) {
@@ -1117,7 +1159,7 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
   if (actBytes)
     superActs = memref::AllocaOp::create(b, MemRefType::get({actBytes}, b.getI8Type()));
   if (L.kind == BlockLayout::Trits && actBytes) {
-    if (target == Target::Avx512Vnni && L.codebook.size() <= 32) {
+    if (avx512() && L.codebook.size() <= 32) {
       auto f32x16 = VectorType::get({16}, b.getF32Type());
       Value ts = vector::BroadcastOp::create(b, f32x16, tensorScale);
       for (int h = 0; h < 2; ++h) {
@@ -1208,7 +1250,7 @@ struct QCLowerToCPUPass
     FailureOr<Target> tgt = parseTarget(target);
     if (failed(tgt)) {
       module.emitError("unknown target '") << target
-          << "' (native, avx512vnni, avxvnni, avx2 or generic)";
+          << "' (native, avx512vbmi, avx512vnni, avxvnni, avx2 or generic)";
       return signalPassFailure();
     }
     // Every (format, rows, cols) a product reads, in program order.

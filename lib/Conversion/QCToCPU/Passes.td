@@ -35,7 +35,8 @@ def QCLowerToCPU : Pass<"qc-lower-to-cpu", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"target", "target", "std::string", "\"native\"",
-           "native | avx512vnni | avxvnni | avx2 | generic (f32 kernels only)">,
+           "native | avx512vbmi (AVX-512 VNNI + VBMI) | avx512vnni | avxvnni | "
+           "avx2 | generic (f32 kernels only)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",
