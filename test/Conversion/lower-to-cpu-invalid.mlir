@@ -1,7 +1,7 @@
 // RUN: quant-opt %s -split-input-file --qc-lower-to-cpu=target=generic -verify-diagnostics
 // RUN: not quant-opt %s -split-input-file --qc-lower-to-cpu=target=sse9 2>&1 | FileCheck %s --check-prefix=TARGET
 
-// TARGET: unknown target 'sse9' (native, avx512vnni, avxvnni, avx2 or generic)
+// TARGET: unknown target 'sse9' (native, avx512vbmi, avx512vnni, avxvnni, avx2 or generic)
 
 func.func @kquant(%x: tensor<?x256xf32>) -> tensor<?x2xf32> {
   %0 = qc.param "k" : !qc.qtensor<2x256, #qc.gguf<"Q5_K">>
