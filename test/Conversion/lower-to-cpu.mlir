@@ -90,14 +90,15 @@ module {
 // tile's activations, rearranged once per tile into a stack buffer to match
 // lane for lane, in integer dots whose i32 lanes are single groups.
 // Depth-1 ternary groups of 16 are 4 bytes: 16 groups (256 weights) a
-// register with AVX-512, 8 with AVX2. Per token and superblock the buffer
+// register with AVX-512, 8 with AVX2; token tiles of 8 over row pairs (each
+// activation vector loaded serves both rows). Per token and superblock the buffer
 // holds five activation vectors (one per base-3 digit), -sum(x) of each
 // group (the start value, for the -1 of the codes) and the activation
 // scales; a row's bytes, split into even and odd 16-bit lanes, give their
 // digits by pmulhuw division by 3; the group scales come from the codebook
 // by vpermi2ps (AVX-512) or a gather.
 // VNNI: qc.kernel = "ternary<1,16,27>:4x512@q8"
-// VNNI: memref.alloca() : memref<14336xi8>
+// VNNI: memref.alloca() : memref<7168xi8>
 // VNNI: vector.shuffle
 // VNNI-SAME: : vector<256xi8>, vector<256xi8>
 // VNNI: arith.muli %{{.+}}, %{{.+}} : vector<16xi32>
@@ -119,7 +120,7 @@ module {
 // VBMI: llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.ps.512"
 // VBMI-COUNT-5: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // AVX2: qc.kernel = "ternary<1,16,27>:4x512@q8"
-// AVX2: memref.alloca() : memref<14336xi8>
+// AVX2: memref.alloca() : memref<7168xi8>
 // AVX2: llvm.call_intrinsic "llvm.x86.avx2.pmulhu.w"
 // AVX2: vector.gather
 // AVX2-COUNT-5: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"

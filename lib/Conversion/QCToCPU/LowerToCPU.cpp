@@ -149,10 +149,18 @@ private:
   /// registers on tables).
   SuperCodes decodeSuper(const SuperPlan &plan, Value at, int64_t tile);
   void emitSuperActivations(const SuperPlan &plan, Value t0, int64_t tile);
-  void emitRowSuperQ8(const SuperPlan &plan, Value r, Value t0, int64_t tile);
+  /// `rows` at once (each activation load serves all of them).
+  void emitRowSuperQ8(const SuperPlan &plan, ArrayRef<Value> rows, Value t0,
+                      int64_t tile);
   /// Tokens that share one decode of a weight block: int8 accumulators
-  /// are narrow, f32 ones hold a whole group.
-  int64_t tokenTile() const { return q8 ? 16 : 8; }
+  /// are narrow, f32 ones hold a whole group; ternary superblocks take
+  /// eight tokens over row pairs (their activations stream from the cache
+  /// once for both rows).
+  int64_t tokenTile() const {
+    if (!q8)
+      return 8;
+    return L.kind == BlockLayout::Trits && superPlan(16) ? 8 : 16;
+  }
   /// Rows (vectors of n lanes, a power-of-two count) to n vectors of one
   /// lane of every row, by interleaving: after level k, lane 2^k * j + e
   /// of a vector holds lane j of its e-th row.
@@ -1056,19 +1064,25 @@ void KernelEmitter::emitSuperActivations(const SuperPlan &plan, Value t0,
 /// codes decoded once; per token, the integer dots of each accumulator (its
 /// lanes are single groups), converted, times the activation scales, and
 /// FMA'd with the group scales into one f32 vector per token.
-void KernelEmitter::emitRowSuperQ8(const SuperPlan &plan, Value r, Value t0,
-                                   int64_t tile) {
+void KernelEmitter::emitRowSuperQ8(const SuperPlan &plan, ArrayRef<Value> rows,
+                                   Value t0, int64_t tile) {
   int64_t V = vectorBytes(), G4 = V / 4, supers = K / plan.weights;
+  int64_t R = int64_t(rows.size());
   auto i8s = VectorType::get({V}, b.getI8Type());
   auto i32s = VectorType::get({G4}, b.getI32Type());
   auto f32s = VectorType::get({G4}, b.getF32Type());
-  Value rowBase = rowBaseOf(b, L, r, K);
-  SmallVector<Value> init(tile, f32Zeros(G4));
+  SmallVector<Value> rowBase;
+  for (Value r : rows)
+    rowBase.push_back(rowBaseOf(b, L, r, K));
+  // Accumulator of (row i, token j) at i * tile + j.
+  SmallVector<Value> init(R * tile, f32Zeros(G4));
   auto loop = scf::ForOp::create(b, idx(0), idx(supers), idx(1), init);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(loop.getBody());
   Value s = loop.getInductionVar();
-  SuperCodes c = decodeSuper(plan, add(rowBase, mul(s, idx(plan.bytes))), tile);
+  SmallVector<SuperCodes> c;
+  for (Value base : rowBase)
+    c.push_back(decodeSuper(plan, add(base, mul(s, idx(plan.bytes))), tile));
   SmallVector<Value> next(loop.getRegionIterArgs());
   int64_t codeVectors = int64_t(plan.actLanes.size());
   for (int64_t j = 0; j < tile; ++j) {
@@ -1077,31 +1091,44 @@ void KernelEmitter::emitRowSuperQ8(const SuperPlan &plan, Value r, Value t0,
       Value v = vector::LoadOp::create(b, i8s, superActs, ValueRange{add(slot, idx(at * V))});
       return type == i8s ? v : vector::BitCastOp::create(b, type, v).getResult();
     };
-    SmallVector<Value> acc;
-    for (int64_t a = 0; a < plan.accs; ++a)
-      acc.push_back(plan.initFactor ? load(i32s, codeVectors + a)
-                                    : i32Splat(G4, 0));
+    // Each activation vector loaded serves every row.
+    SmallVector<SmallVector<Value>> acc(R);
+    for (int64_t a = 0; a < plan.accs; ++a) {
+      Value start = plan.initFactor ? load(i32s, codeVectors + a) : i32Splat(G4, 0);
+      for (int64_t i = 0; i < R; ++i)
+        acc[i].push_back(start);
+    }
     for (int64_t v = 0; v < codeVectors; ++v) {
-      Value &a = acc[plan.accOf[v]];
-      a = dotBytesInto(a, c.codes[v], load(i8s, v));
+      Value x = load(i8s, v);
+      for (int64_t i = 0; i < R; ++i) {
+        Value &a = acc[i][plan.accOf[v]];
+        a = dotBytesInto(a, c[i].codes[v], x);
+      }
     }
     int64_t dxAt = codeVectors + (plan.initFactor ? plan.accs : 0);
     for (int64_t a = 0; a < plan.accs; ++a) {
-      Value sum = arith::MulFOp::create(b, arith::SIToFPOp::create(b, f32s, acc[a]),
-                                        load(f32s, dxAt + a));
-      next[j] = vector::FMAOp::create(b, sum, c.scales[a], next[j]);
+      Value dx = load(f32s, dxAt + a);
+      for (int64_t i = 0; i < R; ++i) {
+        Value sum = arith::MulFOp::create(b, arith::SIToFPOp::create(b, f32s, acc[i][a]), dx);
+        next[i * tile + j] = vector::FMAOp::create(b, sum, c[i].scales[a], next[i * tile + j]);
+      }
     }
-    if (plan.mins)
-      next[j] = vector::FMAOp::create(b, c.mins, load(f32s, dxAt + plan.accs), next[j]);
+    if (plan.mins) {
+      Value xm = load(f32s, dxAt + plan.accs);
+      for (int64_t i = 0; i < R; ++i)
+        next[i * tile + j] = vector::FMAOp::create(b, c[i].mins, xm, next[i * tile + j]);
+    }
   }
   scf::YieldOp::create(b, next);
   b.setInsertionPointAfter(loop);
-  for (int64_t j = 0; j < tile; ++j) {
-    Value sum = vector::ReductionOp::create(b, vector::CombiningKind::ADD,
-                                            loop.getResult(j),
-                                            arith::FastMathFlags::reassoc);
-    memref::StoreOp::create(b, sum, y, ValueRange{add(mul(add(t0, idx(j)), idx(N)), r)});
-  }
+  for (int64_t i = 0; i < R; ++i)
+    for (int64_t j = 0; j < tile; ++j) {
+      Value sum = vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                              loop.getResult(i * tile + j),
+                                              arith::FastMathFlags::reassoc);
+      memref::StoreOp::create(b, sum, y,
+                              ValueRange{add(mul(add(t0, idx(j)), idx(N)), rows[i])});
+    }
 }
 
 func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
@@ -1187,10 +1214,10 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     Value first = r0;
     if (plan)
       emitSuperActivations(*plan, tiles.getInductionVar(), tile);
-    // Float rows in pairs for token tiles: each activation load feeds both
-    // rows' FMAs (16 accumulators of 16 lanes). A single token reads one row
-    // at a time (two streams measured slower there).
-    if (!q8 && L.kind == BlockLayout::Float && tile > 1) {
+    // Float rows and superblocks in pairs for token tiles: each activation
+    // load feeds both rows (16 accumulators of 16 lanes). A single token
+    // reads one row at a time (two streams measured slower there).
+    if (((!q8 && L.kind == BlockLayout::Float) || plan) && tile > 1) {
       int64_t step = 2;
       Value rEnd = add(r0, mul(arith::DivUIOp::create(
                                    b, arith::SubIOp::create(b, r1, r0), idx(step)),
@@ -1202,7 +1229,10 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
         SmallVector<Value> rows;
         for (int64_t i = 0; i < step; ++i)
           rows.push_back(add(groups.getInductionVar(), idx(i)));
-        emitRowTileF32(rows, tiles.getInductionVar(), tile);
+        if (plan)
+          emitRowSuperQ8(*plan, rows, tiles.getInductionVar(), tile);
+        else
+          emitRowTileF32(rows, tiles.getInductionVar(), tile);
       }
       first = rEnd;
     }
@@ -1222,7 +1252,7 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     auto rows = scf::ForOp::create(b, first, r1, idx(1));
     b.setInsertionPointToStart(rows.getBody());
     if (plan)
-      emitRowSuperQ8(*plan, rows.getInductionVar(), tiles.getInductionVar(), tile);
+      emitRowSuperQ8(*plan, {rows.getInductionVar()}, tiles.getInductionVar(), tile);
     else if (q8)
       emitRowTileQ8(rows.getInductionVar(), tiles.getInductionVar(), tile);
     else
