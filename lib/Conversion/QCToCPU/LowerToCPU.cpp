@@ -68,7 +68,8 @@ struct SuperPlan {
   /// K-quants: a float term, minimum x scale x sum of activations, per group
   /// of 32 (lanes 0..7).
   bool mins = false;
-  /// Bytes of a token's rearranged activations per superblock.
+  /// Registers (V bytes each) of a token's rearranged activations per
+  /// superblock.
   int64_t slotVectors() const {
     return int64_t(actLanes.size()) + (initFactor ? accs : 0) + accs + (mins ? 1 : 0);
   }
@@ -131,10 +132,10 @@ private:
   void emitRowTileF32(ArrayRef<Value> rows, Value t0, int64_t tile);
   void emitRowTileQ8(Value r, Value t0, int64_t tile);
   void emitRowBlockQ8(Value r, Value t0, int64_t tile);
-  /// Bytes of one integer-dot register of the target.
   bool avx512() const {
     return target == Target::Avx512Vnni || target == Target::Avx512Vbmi;
   }
+  /// Bytes of one integer-dot register of the target.
   int64_t vectorBytes() const { return avx512() ? 64 : 32; }
   /// The superblock plan for tiles of `tile` tokens, if the format and
   /// shape have one.
@@ -783,6 +784,9 @@ std::optional<SuperPlan> KernelEmitter::superPlan(int64_t tile) const {
     p.initFactor = -1;
     return p;
   }
+  // Q4_0 and Q4_K take superblocks for one token (AVX-512) only: their
+  // token tiles keep the 16-row kernels, whose float work 16 rows share
+  // (measured slower as superblocks).
   if (V == 64 && tile == 1 && isQ4_0(L) && K % 128 == 0) {
     // Four blocks: lanes 16k..16k+15 of the code vectors are block k's
     // 16 bytes, low nibbles (weights 0..15) then high (16..31); i32 lanes
@@ -802,10 +806,6 @@ std::optional<SuperPlan> KernelEmitter::superPlan(int64_t tile) const {
     p.initFactor = -L.zero;
     return p;
   }
-  // Q4_K, one token (AVX-512): token tiles keep the row-block kernels,
-  // whose float work 16 rows share; measured slower as superblocks. (Q4_0
-  // superblocks, four blocks in two overlapping registers, measured slower
-  // for one token too: 72-byte strides split most loads across lines.)
   if (V == 64 && tile == 1 && L.kScales && L.bits == 4 && K % 256 == 0) {
     // One Q4_K block: 64 code bytes hold groups (2h, 2h+1) of bytes 32h..;
     // code vector v is the low (even v) or high nibbles of the first or
