@@ -34,6 +34,13 @@ int64_t BlockLayout::rowBytes(int64_t cols) const {
   return (cols + span - 1) / span * blockBytes;
 }
 
+int64_t BlockLayout::scaleLevels() const {
+  int64_t levels = 1;
+  for (int t = 0; t < scaleTrits; ++t)
+    levels *= 3;
+  return levels;
+}
+
 bool BlockLayout::needsHighByte() const {
   for (int64_t s : shift)
     if (s + bits > 8)

@@ -42,6 +42,8 @@ struct BlockLayout {
   // entry, times the f32 tensor scale in the header.
   int depth = 0, scaleTrits = 0;
   std::vector<float> codebook;
+  /// 3^scaleTrits: the values a group's scale index can take.
+  int64_t scaleLevels() const;
 
   // K-quants: a block of `subBlocks` groups sharing d and dmin, each group
   // with 6-bit scale and minimum codes (llama.cpp's get_scale_min_k4); the

@@ -130,6 +130,9 @@ private:
   }
   Value loadByte(Value blockBase, int64_t offset);
   void emitRowTileF32(ArrayRef<Value> rows, Value t0, int64_t tile);
+  /// y[t0 + j, rows[i]] = the lane sum of accs[i * tile + j].
+  void storeRowSums(ArrayRef<Value> accs, ArrayRef<Value> rows, Value t0,
+                    int64_t tile);
   void emitRowTileQ8(Value r, Value t0, int64_t tile);
   void emitRowBlockQ8(Value r, Value t0, int64_t tile);
   bool avx512() const {
@@ -361,13 +364,10 @@ std::pair<Value, Value> KernelEmitter::blockScale(Value blockBase, int sub) {
   }
   // Trits: the scale index is the block's first scaleTrits digits, all in
   // byte 0 (at most five: 243 scales), i.e. that byte mod 3^scaleTrits.
-  int64_t levels = 1;
-  for (int t = 0; t < L.scaleTrits; ++t)
-    levels *= 3;
   Value byte = memref::LoadOp::create(b, w, ValueRange{blockBase});
   Value k = arith::RemUIOp::create(
       b, arith::ExtUIOp::create(b, b.getI32Type(), byte),
-      arith::ConstantIntOp::create(b, b.getI32Type(), levels));
+      arith::ConstantIntOp::create(b, b.getI32Type(), L.scaleLevels()));
   k = arith::MinUIOp::create(
       b, k,
       arith::ConstantIntOp::create(b, b.getI32Type(), int64_t(L.codebook.size()) - 1));
@@ -489,7 +489,12 @@ void KernelEmitter::emitRowTileF32(ArrayRef<Value> rows, Value t0,
   for (int64_t u = 1; u < U; ++u)
     for (int64_t k = 0; k < set; ++k)
       accs[k] = arith::AddFOp::create(b, accs[k], accs[u * set + k]);
-  for (int64_t i = 0; i < R; ++i)
+  storeRowSums(accs, rows, t0, tile);
+}
+
+void KernelEmitter::storeRowSums(ArrayRef<Value> accs, ArrayRef<Value> rows,
+                                 Value t0, int64_t tile) {
+  for (size_t i = 0; i < rows.size(); ++i)
     for (int64_t j = 0; j < tile; ++j) {
       Value s = vector::ReductionOp::create(b, vector::CombiningKind::ADD,
                                             accs[i * tile + j],
@@ -909,13 +914,10 @@ KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
     }
     // Group scales: byte 0 of each group mod 3^scaleTrits indexes the
     // codebook (vpermi2ps over two registers on AVX-512, else a gather).
-    int64_t levels = 1;
-    for (int t = 0; t < L.scaleTrits; ++t)
-      levels *= 3;
     Value k = arith::AndIOp::create(b, vector::BitCastOp::create(b, i32s, bytes),
                                     i32Splat(G4, 255));
     k = arith::MinUIOp::create(
-        b, arith::RemUIOp::create(b, k, i32Splat(G4, int32_t(levels))),
+        b, arith::RemUIOp::create(b, k, i32Splat(G4, int32_t(L.scaleLevels()))),
         i32Splat(G4, int32_t(L.codebook.size()) - 1));
     if (scaledCodebook[0]) {
       c.scales.push_back(LLVM::CallIntrinsicOp::create(
@@ -1121,14 +1123,7 @@ void KernelEmitter::emitRowSuperQ8(const SuperPlan &plan, ArrayRef<Value> rows,
   }
   scf::YieldOp::create(b, next);
   b.setInsertionPointAfter(loop);
-  for (int64_t i = 0; i < R; ++i)
-    for (int64_t j = 0; j < tile; ++j) {
-      Value sum = vector::ReductionOp::create(b, vector::CombiningKind::ADD,
-                                              loop.getResult(i * tile + j),
-                                              arith::FastMathFlags::reassoc);
-      memref::StoreOp::create(b, sum, y,
-                              ValueRange{add(mul(add(t0, idx(j)), idx(N)), rows[i])});
-    }
+  storeRowSums(SmallVector<Value>(loop.getResults()), rows, t0, tile);
 }
 
 func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
