@@ -40,18 +40,17 @@ module {
 
 // -----
 
-// Float weights: f32 kernels on every target, 16 lanes a chunk. Token
-// tiles take rows in pairs: one activation load feeds both rows' FMAs
-// (2 x 8 accumulators). A row of 20 ends in masked loads of the weights
-// (whole elements) and of x.
+// Float weights: f32 kernels on every target, 16 lanes a chunk. AVX-512
+// token tiles take 4 rows x 6 tokens: one activation load feeds the four
+// rows' FMAs (24 accumulators). A row of 20 ends in masked loads of the
+// weights (whole elements) and of x.
 // VNNI: qc.kernel = "F16:2x20"
-// VNNI: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c2
-// VNNI: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// VNNI: vector.bitcast %{{.+}} : vector<32xi8> to vector<16xf16>
-// VNNI: vector.bitcast %{{.+}} : vector<32xi8> to vector<16xf16>
+// VNNI: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c6
+// VNNI: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c4
+// VNNI: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// VNNI-COUNT-4: vector.bitcast %{{.+}} : vector<32xi8> to vector<16xf16>
 // VNNI: %[[X:.+]] = vector.load %{{.+}} : memref<?xf32>, vector<16xf32>
-// VNNI-NEXT: vector.fma %{{.+}}, %[[X]], %{{.+}} : vector<16xf32>
-// VNNI-NEXT: vector.fma %{{.+}}, %[[X]], %{{.+}} : vector<16xf32>
+// VNNI-COUNT-4: vector.fma %{{.+}}, %[[X]], %{{.+}} : vector<16xf32>
 // VNNI: vector.constant_mask [4] : vector<16xi1>
 // VNNI: vector.maskedload %{{.+}} : memref<?xi8>, vector<32xi1>, vector<32xi8> into vector<32xi8>
 // VNNI: vector.maskedload %{{.+}} : memref<?xf32>, vector<16xi1>, vector<16xf32> into vector<16xf32>
