@@ -86,9 +86,9 @@ struct Q8Activations {
   /// Tokens t0..t1 of x (T x K); `resize` first.
   void resize(int64_t T, int64_t K) {
     int64_t Kp = (K + 31) / 32 * 32, blocks = Kp / 32;
-    codes.assign(T * Kp, 0);
-    scales.assign(T * blocks, 0.0f);
-    sums.assign(T * blocks * 2, 0);
+    codes.resize(T * Kp);
+    scales.resize(T * blocks);
+    sums.resize(T * blocks * 2);
   }
   void quantize(const float *x, int64_t t0, int64_t t1, int64_t K) {
     int64_t Kp = (K + 31) / 32 * 32, blocks = Kp / 32;
@@ -102,6 +102,7 @@ struct Q8Activations {
         float d = amax / 127.0f, inv = d > 0 ? 1.0f / d : 0.0f;
         scales[t * blocks + b] = d;
         int8_t *out = &codes[t * Kp + b * 32];
+        std::fill(out + n, out + 32, int8_t(0)); // the padding of a short block
         // Round to nearest even by the 1.5 * 2^23 trick (vectorises,
         // unlike lrintf); |x * inv| <= 127.
         int32_t s[2] = {0, 0};
@@ -216,6 +217,17 @@ struct qc_model {
   std::unique_ptr<qc::formats::Codec> embeddingCodec;
   const float *outputNorm = nullptr;
   Q8Activations q8;
+  /// A weight and where its T x rows results go.
+  struct Product {
+    const Linear *L;
+    float *y;
+  };
+  /// Rows r0..r1 of one product: a job of the pool.
+  struct Chunk {
+    const Product *product;
+    int64_t r0, r1;
+  };
+  std::vector<Chunk> chunks;
   struct {
     std::vector<float> x, xn, q, k, v, att, o, g, u, rot;
   } scratch;
@@ -224,7 +236,11 @@ struct qc_model {
   Linear bind(const std::unordered_map<std::string, void *> &kernels,
               const std::string &name);
   void bindGraph(const std::unordered_map<std::string, void *> &kernels);
-  void project(const Linear &L, const float *x, float *y, int64_t T);
+  /// The products of one input x (T x K): x quantized once for those with
+  /// q8 kernels, then the row chunks of all of them as one job list on the
+  /// pool (one barrier for q, k and v).
+  void project(std::initializer_list<Product> products, const float *x,
+               int64_t T);
   /// rms_norm over T rows on the pool.
   void norm(const float *x, const float *w, float *y, int64_t T);
   /// An element-wise kernel over n floats on the pool.
@@ -316,48 +332,55 @@ void qc_model::elementwise(ElementwiseFn fn, float *out, const float *in,
   });
 }
 
-void qc_model::project(const Linear &L, const float *x, float *y, int64_t T) {
-  MemRef<const uint8_t> w = view(L.tensor->data(), int64_t(L.tensor->size()));
-  MemRef<float> out = view(y, T * L.rows);
+void qc_model::project(std::initializer_list<Product> products,
+                       const float *x, int64_t T) {
+  int64_t K = products.begin()->L->cols;
+  if (std::any_of(products.begin(), products.end(),
+                  [](const Product &p) { return p.L->q8; })) {
+    q8.resize(T, K);
+    pool->parallelFor(T, 4, [&](int64_t t0, int64_t t1) {
+      q8.quantize(x, t0, t1, K);
+    });
+  }
   // Rows in multiples of 16 (a cache line of f32 results): a chunk's
   // weights fit in L2 (kernels stream them once per tile of tokens), and
-  // every thread gets several chunks.
-  int64_t rowBytes = int64_t(L.tensor->size()) / L.rows;
-  int64_t grain = std::min(L.rows / (4 * pool->size()),
-                           (int64_t(256) << 10) / std::max<int64_t>(1, rowBytes));
-  grain = std::max<int64_t>(16, grain / 16 * 16);
-  if (L.q8) {
-    q8.resize(T, L.cols);
-    pool->parallelFor(T, 4, [&](int64_t t0, int64_t t1) {
-      q8.quantize(x, t0, t1, L.cols);
-    });
-    MemRef<const int8_t> xq = view<const int8_t>(q8.codes.data(),
-                                                 int64_t(q8.codes.size()));
-    MemRef<const float> xd = view<const float>(q8.scales.data(),
-                                               int64_t(q8.scales.size()));
-    MemRef<const int32_t> xs = view<const int32_t>(q8.sums.data(),
-                                                   int64_t(q8.sums.size()));
-    auto fn = reinterpret_cast<KernelQ8>(L.kernel);
-    pool->parallelFor(L.rows, grain, [&](int64_t r0, int64_t r1) {
-      MemRef<const uint8_t> wc = w;
-      MemRef<const int8_t> a = xq;
-      MemRef<const float> b = xd;
-      MemRef<const int32_t> c = xs;
-      MemRef<float> o = out;
-      fn(&wc, &a, &b, &c, &o, T, r0, r1);
-    });
-    return;
+  // every thread gets several chunks of each product.
+  chunks.clear();
+  for (const Product &p : products) {
+    const Linear &L = *p.L;
+    int64_t rowBytes = int64_t(L.tensor->size()) / L.rows;
+    int64_t grain = std::min(L.rows / (4 * pool->size()),
+                             (int64_t(256) << 10) / std::max<int64_t>(1, rowBytes));
+    grain = std::max<int64_t>(16, grain / 16 * 16);
+    for (int64_t r = 0; r < L.rows; r += grain)
+      chunks.push_back({&p, r, std::min(L.rows, r + grain)});
   }
-  MemRef<const float> in = view(x, T * L.cols);
-  auto fn = reinterpret_cast<KernelF32>(L.kernel);
-  pool->parallelFor(L.rows, grain, [&](int64_t r0, int64_t r1) {
-    MemRef<const uint8_t> wc = w;
-    MemRef<const float> a = in;
-    MemRef<float> o = out;
-    fn(&wc, &a, &o, T, r0, r1);
+  MemRef<const int8_t> xq = view<const int8_t>(q8.codes.data(),
+                                               int64_t(q8.codes.size()));
+  MemRef<const float> xd = view<const float>(q8.scales.data(),
+                                             int64_t(q8.scales.size()));
+  MemRef<const int32_t> xs = view<const int32_t>(q8.sums.data(),
+                                                 int64_t(q8.sums.size()));
+  MemRef<const float> in = view(x, T * K);
+  pool->parallelFor(int64_t(chunks.size()), 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const Linear &L = *chunks[i].product->L;
+      MemRef<const uint8_t> w = view(L.tensor->data(), int64_t(L.tensor->size()));
+      MemRef<float> out = view(chunks[i].product->y, T * L.rows);
+      if (L.q8) {
+        MemRef<const int8_t> a = xq;
+        MemRef<const float> d = xd;
+        MemRef<const int32_t> s = xs;
+        reinterpret_cast<KernelQ8>(L.kernel)(&w, &a, &d, &s, &out, T,
+                                             chunks[i].r0, chunks[i].r1);
+      } else {
+        MemRef<const float> a = in;
+        reinterpret_cast<KernelF32>(L.kernel)(&w, &a, &out, T, chunks[i].r0,
+                                              chunks[i].r1);
+      }
+    }
   });
 }
-
 
 void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
                        bool all, float *logits) {
@@ -399,9 +422,8 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
          vv = view(v.data(), T * KV), attv = view(att.data(), T * D);
   for (Layer &L : layers) {
     norm(x.data(), L.attnNorm, xn.data(), T);
-    project(L.q, xn.data(), q.data(), T);
-    project(L.k, xn.data(), k.data(), T);
-    project(L.v, xn.data(), v.data(), T);
+    project({{&L.q, q.data()}, {&L.k, k.data()}, {&L.v, v.data()}}, xn.data(),
+            T);
     if (L.bq)
       for (int64_t t = 0; t < T; ++t) {
         for (int64_t i = 0; i < D; ++i) q[t * D + i] += L.bq[i];
@@ -421,18 +443,17 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
       MemRef<void> kc = keys, vc = values;
       graph.attention(&qc, &kc, &vc, &out, &s, pos, b, e);
     });
-    project(L.o, att.data(), o.data(), T);
+    project({{&L.o, o.data()}}, att.data(), T);
     elementwise(graph.add, x.data(), o.data(), T * D);
     norm(x.data(), L.ffnNorm, xn.data(), T);
-    project(L.gate, xn.data(), g.data(), T);
-    project(L.up, xn.data(), u.data(), T);
+    project({{&L.gate, g.data()}, {&L.up, u.data()}}, xn.data(), T);
     elementwise(graph.swiglu, g.data(), u.data(), T * F);
-    project(L.down, g.data(), o.data(), T);
+    project({{&L.down, o.data()}}, g.data(), T);
     elementwise(graph.add, x.data(), o.data(), T * D);
   }
   int64_t first = all ? 0 : T - 1, n = T - first;
   norm(&x[first * D], outputNorm, xn.data(), n);
-  project(output, xn.data(), logits, n);
+  project({{&output, logits}}, xn.data(), n);
 }
 
 extern "C" {
