@@ -127,7 +127,11 @@ public:
       reference = std::make_unique<FloatModel>(m, context);
       return;
     }
-    library = dlopen(o.compiled.c_str(), RTLD_NOW | RTLD_LOCAL);
+    // A bare name is a file here, not a search of the library path.
+    std::string path = o.compiled.find('/') == std::string::npos
+                           ? "./" + o.compiled
+                           : o.compiled;
+    library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!library)
       throw model::FormatError(o.compiled + ": " + dlerror());
     auto *table = static_cast<const qc_kernel_table *>(
