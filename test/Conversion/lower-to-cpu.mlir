@@ -159,6 +159,27 @@ module {
 // Q4_K: a 256-weight block holds eight groups; each group's 6-bit scale and
 // minimum are unpacked from the shared 12 bytes (as eight lanes), times d
 // and dmin. Group by group below AVX-512.
+// Sixteen rows or more: token tiles take the 16-row block kernel. A
+// format with minimums gets dx * sum(x) per (token, group of 32) once per
+// tile (16 x 8 floats), which each group minimum meets in an FMA.
+// VNNI: qc.kernel = "Q4_K:16x256@q8"
+// VNNI: %[[MF:.+]] = memref.alloca() : memref<128xf32>
+// VNNI: arith.sitofp %{{.+}} : i32 to f32
+// VNNI: memref.store %{{.+}}, %[[MF]][%{{.+}}] : memref<128xf32>
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// VNNI: %[[F:.+]] = memref.load %[[MF]][%{{.+}}] : memref<128xf32>
+// VNNI: %[[B:.+]] = vector.broadcast %[[F]] : f32 to vector<16xf32>
+// VNNI: vector.fma %{{.+}}, %[[B]], %{{.+}} : vector<16xf32>
+module {
+  func.func @graph(%x: tensor<?x256xf32>) -> tensor<?x16xf32> {
+    %0 = qc.param "k" : !qc.qtensor<16x256, #qc.gguf<"Q4_K">>
+    %1 = qc.linear %x, %0 : tensor<?x256xf32>, !qc.qtensor<16x256, #qc.gguf<"Q4_K">> -> tensor<?x16xf32>
+    return %1 : tensor<?x16xf32>
+  }
+}
+
+// -----
+
 // AVXVNNI: qc.kernel = "Q4_K:8x256@q8"
 // AVXVNNI: arith.constant dense<63> : vector<8xi32>
 // AVXVNNI: arith.negf
