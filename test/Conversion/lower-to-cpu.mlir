@@ -10,6 +10,15 @@
 // shape) however often it is used; the graph function is gone.
 // VNNI-NOT: func.func @graph
 // VNNI: func.func @qc_linear_0(%{{.+}}: memref<?xi8>, %{{.+}}: memref<?xi8>, %{{.+}}: memref<?xf32>, %{{.+}}: memref<?xi32>, %{{.+}}: memref<?xf32>, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) attributes {llvm.emit_c_interface, qc.kernel = "Q4_0:32x64@q8"}
+// Token tiles take sixteen rows at once; the accumulators start at
+// -8 * sum(x) per (token, block), computed once per tile (16 x 2 values).
+// VNNI: %[[ZS:.+]] = memref.alloca() : memref<32xi32>
+// VNNI: arith.muli %{{.+}}, %c-8_i32 : i32
+// VNNI: memref.store %{{.+}}, %[[ZS]][%{{.+}}] : memref<32xi32>
+// VNNI: %[[Z:.+]] = memref.load %[[ZS]][%{{.+}}] : memref<32xi32>
+// VNNI: vector.broadcast %[[Z]] : i32 to vector<16xi32>
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// Single tokens, one row at a time:
 // VNNI: vector.load %{{.+}} : memref<?xi8>, vector<16xi8>
 // VNNI: arith.andi %{{.+}}, %{{.+}} : vector<16xi8>
 // VNNI: arith.shrui %{{.+}}, %{{.+}} : vector<16xi8>
@@ -234,8 +243,12 @@ module {
 // VNNI: vector.shuffle %{{.+}}, %{{.+}} [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3] : vector<4xf32>, vector<4xf32>
 // VNNI-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // VNNI: vector.fma {{.*}} : vector<16xf32>
+// AVX2 keeps the block kernels: no superblock activation buffer (i8), only
+// the tile's accumulator start values (i32).
 // AVX2: qc.kernel = "Q4_0:8x256@q8"
-// AVX2-NOT: memref.alloca
+// AVX2-NOT: memref.alloca() : memref<{{[0-9]+}}xi8>
+// AVX2: memref.alloca() : memref<128xi32>
+// AVX2-NOT: memref.alloca() : memref<{{[0-9]+}}xi8>
 module {
   func.func @graph(%x: tensor<?x256xf32>) -> tensor<?x8xf32> {
     %0 = qc.param "q" : !qc.qtensor<8x256, #qc.gguf<"Q4_0">>

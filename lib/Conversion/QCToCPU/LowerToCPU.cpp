@@ -135,8 +135,8 @@ private:
                     int64_t tile);
   void emitRowTileQ8(Value r, Value t0, int64_t tile);
   void emitRowBlockQ8(Value r, Value t0, int64_t tile);
-  /// Fills minFactors for the tile at t0 (once; every row block reads it).
-  void emitMinFactors(Value t0, int64_t tile);
+  /// Fills blockFactors for the tile at t0 (once; every row block reads it).
+  void emitBlockFactors(Value t0, int64_t tile);
   /// Whether the format's blocks carry a minimum (Q4_1, K-quants, asym).
   bool hasMinimum() const { return L.kScales || L.minOffset >= 0; }
   bool avx512() const {
@@ -214,9 +214,10 @@ private:
   /// Superblock kernels: the tile's rearranged activations, and the ternary
   /// codebook times the tensor scale as two registers (AVX-512).
   Value superActs, scaledCodebook[2];
-  /// Block-row kernels of formats with a minimum: dx * sum(x) per (token of
-  /// the tile, group of 32), f32, the factor of each group minimum.
-  Value minFactors;
+  /// Block-row kernels: per (token of the tile, group of 32), dx * sum(x)
+  /// as f32 for formats with a minimum (its factor), else -zero * sum(x) as
+  /// i32 (the integer accumulator's start value).
+  Value blockFactors;
   /// K-quant scale and minimum vectors of a block, by its address value.
   llvm::DenseMap<void *, std::pair<Value, Value>> kScaleCache;
 };
@@ -646,7 +647,7 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
   }
 }
 
-void KernelEmitter::emitMinFactors(Value t0, int64_t tile) {
+void KernelEmitter::emitBlockFactors(Value t0, int64_t tile) {
   int64_t blocks = (K + 31) / 32;
   auto loop = scf::ForOp::create(b, idx(0), idx(blocks), idx(1));
   OpBuilder::InsertionGuard guard(b);
@@ -656,10 +657,14 @@ void KernelEmitter::emitMinFactors(Value t0, int64_t tile) {
     Value at = add(mul(add(t0, idx(j)), idx(blocks)), blk);
     Value sum = add(memref::LoadOp::create(b, xs, ValueRange{mul(at, idx(2))}),
                     memref::LoadOp::create(b, xs, ValueRange{add(mul(at, idx(2)), idx(1))}));
-    Value dx = memref::LoadOp::create(b, xd, ValueRange{at});
-    memref::StoreOp::create(
-        b, arith::MulFOp::create(b, dx, arith::SIToFPOp::create(b, b.getF32Type(), sum)),
-        minFactors, ValueRange{add(idx(j * blocks), blk)});
+    Value factor;
+    if (hasMinimum()) {
+      Value dx = memref::LoadOp::create(b, xd, ValueRange{at});
+      factor = arith::MulFOp::create(b, dx, arith::SIToFPOp::create(b, b.getF32Type(), sum));
+    } else {
+      factor = mul(sum, arith::ConstantIntOp::create(b, b.getI32Type(), -L.zero));
+    }
+    memref::StoreOp::create(b, factor, blockFactors, ValueRange{add(idx(j * blocks), blk)});
   }
 }
 
@@ -730,16 +735,12 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
     for (int64_t j = 0; j < tile; ++j) {
       Value t = add(t0, idx(j));
       Value base = add(mul(t, idx(Kp)), k0);
-      Value acc;
-      if (mvec) {
-        acc = i32Splat(R, 0);
-      } else {
-        Value half = add(mul(t, idx(Kp / 16)), arith::DivUIOp::create(b, k0, idx(16)));
-        Value sum = add(memref::LoadOp::create(b, xs, ValueRange{half}),
-                        memref::LoadOp::create(b, xs, ValueRange{add(half, idx(1))}));
-        acc = vector::BroadcastOp::create(
-            b, i32s, mul(sum, arith::ConstantIntOp::create(b, b.getI32Type(), -L.zero)));
-      }
+      Value factorAt = add(idx(j * (Kp / 32)), arith::DivUIOp::create(b, k0, idx(32)));
+      Value acc =
+          mvec ? i32Splat(R, 0)
+               : vector::BroadcastOp::create(
+                     b, i32s, memref::LoadOp::create(b, blockFactors, ValueRange{factorAt}))
+                     .getResult();
       for (int64_t q = 0; q < 8; ++q) {
         Value four = vector::LoadOp::create(b, VectorType::get({4}, b.getI8Type()),
                                             xq, ValueRange{add(base, idx(4 * q))});
@@ -756,9 +757,7 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
       Value out = vector::FMAOp::create(b, arith::SIToFPOp::create(b, f32s, acc), scale,
                                         next[j]);
       if (mvec) {
-        Value xsum = memref::LoadOp::create(
-            b, minFactors,
-            ValueRange{add(idx(j * (Kp / 32)), arith::DivUIOp::create(b, k0, idx(32)))});
+        Value xsum = memref::LoadOp::create(b, blockFactors, ValueRange{factorAt});
         out = vector::FMAOp::create(b, mvec,
                                     vector::BroadcastOp::create(b, f32s, xsum), out);
       }
@@ -1211,9 +1210,10 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
                                         plans[i]->slotVectors() * vectorBytes());
   if (actBytes)
     superActs = memref::AllocaOp::create(b, MemRefType::get({actBytes}, b.getI8Type()));
-  if (q8 && L.group == 32 && hasMinimum() && !plans[0] && N >= blockRows())
-    minFactors = memref::AllocaOp::create(
-        b, MemRefType::get({tokenTile() * ((K + 31) / 32)}, b.getF32Type()));
+  if (q8 && L.group == 32 && !plans[0] && N >= blockRows())
+    blockFactors = memref::AllocaOp::create(
+        b, MemRefType::get({tokenTile() * ((K + 31) / 32)},
+                           hasMinimum() ? Type(b.getF32Type()) : Type(b.getI32Type())));
   if (L.kind == BlockLayout::Trits && actBytes) {
     if (avx512() && L.codebook.size() <= 32) {
       auto f32x16 = VectorType::get({16}, b.getF32Type());
@@ -1266,8 +1266,7 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
       first = rEnd;
     }
     if (!plan && q8 && L.group == 32 && tile > 1 && N >= blockRows()) {
-      if (minFactors)
-        emitMinFactors(tiles.getInductionVar(), tile);
+      emitBlockFactors(tiles.getInductionVar(), tile);
       // Whole blocks of rows, then the rest row by row.
       Value r8 = add(r0, mul(arith::DivUIOp::create(
                                  b, arith::SubIOp::create(b, r1, r0), idx(blockRows())),
