@@ -1,7 +1,7 @@
 //===- quant-compile.cpp - qc module or model file to a native artifact ---===//
 //
 //   quant-compile INPUT -o OUT [--emit=mlir|llvm|obj|lib|exe]
-//                 [--compile-to=kernels|llvm] [--target=native|...]
+//                 [--compile-to=import|kernels|llvm] [--target=native|...]
 //                 [--mcpu=native] [--kv-type=f16|f32|q8] [--weights=PATH]
 //
 // INPUT is a qc module (.mlir, from quant-import / quant-opt) or a model
@@ -32,7 +32,6 @@
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
@@ -43,37 +42,41 @@
 
 namespace cl = llvm::cl;
 
+static cl::OptionCategory options("quant-compile options");
 static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<input>"),
-                                      cl::Required);
+                                      cl::Required, cl::cat(options));
 static cl::opt<std::string> outputPath("o", cl::desc("output file"),
-                                       cl::value_desc("file"), cl::Required);
+                                       cl::value_desc("file"), cl::Required,
+                                       cl::cat(options));
 static cl::opt<std::string> emit("emit",
                                  cl::desc("mlir | llvm | obj | lib | exe"),
-                                 cl::init("exe"));
+                                 cl::init("exe"), cl::cat(options));
 static cl::opt<std::string>
     compileTo("compile-to",
-              cl::desc("stop after a phase: kernels | llvm (implies "
-                       "--emit=mlir)"),
-              cl::init(""));
+              cl::desc("stop after a phase and write its module (implies "
+                       "--emit=mlir): import (the qc graph) | kernels (the "
+                       "generated kernels, vector dialect) | llvm (the LLVM "
+                       "dialect)"),
+              cl::init(""), cl::cat(options));
 static cl::opt<std::string>
     target("target", cl::desc("kernel target: native | avx512vbmi | avx512vnni | "
-                              "avxvnni | "
-                              "avx2 | generic"),
-           cl::init("native"));
+                              "avxvnni | avx2 | generic"),
+           cl::init("native"), cl::cat(options));
 static cl::opt<std::string>
     kvType("kv-type", cl::desc("KV cache element type: f16 | f32 | q8 (default: "
                                "the module's)"),
-           cl::init(""));
+           cl::init(""), cl::cat(options));
 static cl::opt<std::string> mcpu("mcpu", cl::desc("CPU to compile for"),
-                                 cl::init("native"));
+                                 cl::init("native"), cl::cat(options));
 static cl::list<std::string>
     require("require", cl::CommaSeparated,
-            cl::desc("further CPU features the program checks for at start"));
+            cl::desc("further CPU features the program checks for at start"),
+            cl::cat(options));
 static cl::opt<std::string>
     weightsPath("weights",
                 cl::desc("weights the program loads by default (default: the "
                          "module's archive, or the model file itself)"),
-                cl::init(""));
+                cl::init(""), cl::cat(options));
 
 namespace {
 
@@ -151,6 +154,34 @@ mlir::OwningOpRef<mlir::ModuleOp> load(mlir::MLIRContext &ctx,
   return qc::buildModule(ctx, m, weights);
 }
 
+/// Writes `path` through `write` (which returns an error message, or
+/// empty) into PATH.tmp, renamed when complete: a failure leaves no
+/// half-written file. An error message, or empty.
+std::string writeAtomically(
+    const std::string &path,
+    llvm::function_ref<std::string(llvm::raw_pwrite_stream &)> write) {
+  std::string tmp = path + ".tmp";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(tmp, ec, llvm::sys::fs::OF_None);
+    if (ec)
+      return tmp + ": " + ec.message();
+    std::string e = write(os);
+    os.close();
+    if (e.empty() && os.has_error())
+      e = tmp + ": " + os.error().message();
+    if (!e.empty()) {
+      llvm::sys::fs::remove(tmp);
+      return e;
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, path)) {
+    llvm::sys::fs::remove(tmp);
+    return path + ": " + ec.message();
+  }
+  return {};
+}
+
 /// Compiles the LLVM-dialect module to an object file for the host.
 std::string emitObject(mlir::ModuleOp module, const std::string &path,
                        bool textIR) {
@@ -185,22 +216,17 @@ std::string emitObject(mlir::ModuleOp module, const std::string &path,
   auto optimize = mlir::makeOptimizingTransformer(3, 0, tm.get());
   if (llvm::Error e = optimize(ir.get()))
     return llvm::toString(std::move(e));
-  std::error_code ec;
-  auto out = std::make_unique<llvm::ToolOutputFile>(path, ec,
-                                                    llvm::sys::fs::OF_None);
-  if (ec)
-    return path + ": " + ec.message();
-  if (textIR) {
-    ir->print(out->os(), nullptr);
-  } else {
+  return writeAtomically(path, [&](llvm::raw_pwrite_stream &os) -> std::string {
+    if (textIR) {
+      ir->print(os, nullptr);
+      return {};
+    }
     llvm::legacy::PassManager pm;
-    if (tm->addPassesToEmitFile(pm, out->os(), nullptr,
-                                llvm::CodeGenFileType::ObjectFile))
+    if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
       return "the target cannot emit object files";
     pm.run(*ir);
-  }
-  out->keep();
-  return {};
+    return {};
+  });
 }
 
 /// Links the object with the runtime into a program or shared library.
@@ -236,19 +262,23 @@ std::string link(const std::string &object, bool shared) {
 } // namespace
 
 int main(int argc, char **argv) {
+  cl::HideUnrelatedOptions(options);
   cl::ParseCommandLineOptions(argc, argv, "qc model compiler\n");
   if (!compileTo.empty())
     emit = "mlir";
   if (emit != "mlir" && emit != "llvm" && emit != "obj" && emit != "lib" &&
       emit != "exe")
     return fail("--emit must be mlir, llvm, obj, lib or exe");
-  if (!compileTo.empty() && compileTo != "kernels" && compileTo != "llvm")
-    return fail("--compile-to must be kernels or llvm");
+  if (!compileTo.empty() && compileTo != "import" && compileTo != "kernels" &&
+      compileTo != "llvm")
+    return fail("--compile-to must be import, kernels or llvm");
 
   mlir::DialectRegistry registry;
   qc::registerQCDialects(registry);
   mlir::MLIRContext ctx(registry);
-  Progress progress(emit == "exe" || emit == "lib" ? 4 : 3);
+  Progress progress(compileTo == "import"                 ? 2
+                    : emit == "exe" || emit == "lib" ? 4
+                                                     : 3);
 
   progress("loading the model");
   std::string weights = weightsPath;
@@ -261,27 +291,29 @@ int main(int argc, char **argv) {
   if (!module)
     return fail("cannot read " + inputPath);
 
-  progress("generating kernels and lowering to the LLVM dialect");
-  mlir::PassManager pm(&ctx);
-  qc::LowerToLLVMPipelineOptions o;
-  o.target = target;
-  o.kvType = kvType;
-  o.weights = weights;
-  o.features = requiredFeatures();
-  if (compileTo == "kernels")
-    qc::buildKernelsPipeline(pm, o);
-  else
-    qc::buildLowerToLLVMPipeline(pm, o);
-  if (failed(pm.run(*module)))
-    return fail("lowering failed");
+  if (compileTo != "import") {
+    progress("generating kernels and lowering to the LLVM dialect");
+    mlir::PassManager pm(&ctx);
+    qc::LowerToLLVMPipelineOptions o;
+    o.target = target;
+    o.kvType = kvType;
+    o.weights = weights;
+    o.features = requiredFeatures();
+    if (compileTo == "kernels")
+      qc::buildKernelsPipeline(pm, o);
+    else
+      qc::buildLowerToLLVMPipeline(pm, o);
+    if (failed(pm.run(*module)))
+      return fail("lowering failed");
+  }
 
   if (emit == "mlir") {
-    std::error_code ec;
-    llvm::ToolOutputFile out(outputPath, ec, llvm::sys::fs::OF_Text);
-    if (ec)
-      return fail(outputPath + ": " + ec.message());
-    module->print(out.os());
-    out.keep();
+    std::string e = writeAtomically(outputPath, [&](llvm::raw_pwrite_stream &os) {
+      module->print(os);
+      return std::string();
+    });
+    if (!e.empty())
+      return fail(e);
     progress("wrote the module");
     return 0;
   }
