@@ -44,6 +44,11 @@ using KernelF32 = void (*)(MemRef<const uint8_t> *, MemRef<const float> *,
 using KernelQ8 = void (*)(MemRef<const uint8_t> *, MemRef<const int8_t> *,
                           MemRef<const float> *, MemRef<const int32_t> *,
                           MemRef<float> *, int64_t, int64_t, int64_t);
+/// "quantize_q8:<K>" (x, codes, scales, sums, t0, t1): the q8 kernels'
+/// activations of rows t0..t1-1.
+using QuantizeFn = void (*)(MemRef<const float> *, MemRef<int8_t> *,
+                            MemRef<float> *, MemRef<int32_t> *, int64_t,
+                            int64_t);
 
 /// Graph kernels (qc-lower-graph-ops); `void` memrefs are KV caches of the
 /// compiled element type.
@@ -75,47 +80,21 @@ struct Linear {
   int64_t rows = 0, cols = 0;
   void *kernel = nullptr;
   bool q8 = false;
+  QuantizeFn quantize = nullptr; // of q8 kernels' inputs
 };
 
-/// Activations quantized per 32-block to int8 (zero padded to whole blocks),
-/// with the block scales and the sums of every 16 codes, as q8 kernels read.
+/// Activations quantized per 32-block to int8 (zero padded to whole
+/// blocks), with the block scales and the sums of every 16 codes, as q8
+/// kernels read; "quantize_q8:<K>" kernels fill them.
 struct Q8Activations {
   std::vector<int8_t> codes;
   std::vector<float> scales;
   std::vector<int32_t> sums;
-  /// Tokens t0..t1 of x (T x K); `resize` first.
   void resize(int64_t T, int64_t K) {
-    int64_t Kp = (K + 31) / 32 * 32, blocks = Kp / 32;
-    codes.resize(T * Kp);
+    int64_t blocks = (K + 31) / 32;
+    codes.resize(T * blocks * 32);
     scales.resize(T * blocks);
     sums.resize(T * blocks * 2);
-  }
-  void quantize(const float *x, int64_t t0, int64_t t1, int64_t K) {
-    int64_t Kp = (K + 31) / 32 * 32, blocks = Kp / 32;
-    for (int64_t t = t0; t < t1; ++t)
-      for (int64_t b = 0; b < blocks; ++b) {
-        const float *in = x + t * K + b * 32;
-        int64_t n = std::min<int64_t>(32, K - b * 32);
-        float amax = 0;
-        for (int64_t i = 0; i < n; ++i)
-          amax = std::max(amax, std::fabs(in[i]));
-        float d = amax / 127.0f, inv = d > 0 ? 1.0f / d : 0.0f;
-        scales[t * blocks + b] = d;
-        int8_t *out = &codes[t * Kp + b * 32];
-        std::fill(out + n, out + 32, int8_t(0)); // the padding of a short block
-        // Round to nearest even by the 1.5 * 2^23 trick (vectorises,
-        // unlike lrintf); |x * inv| <= 127.
-        int32_t s[2] = {0, 0};
-        for (int64_t i = 0; i < n; ++i) {
-          float f = in[i] * inv + 12582912.0f;
-          int32_t bits;
-          std::memcpy(&bits, &f, 4);
-          out[i] = int8_t((bits & 0x7fffff) - 0x400000);
-          s[i / 16] += out[i];
-        }
-        sums[(t * blocks + b) * 2] = s[0];
-        sums[(t * blocks + b) * 2 + 1] = s[1];
-      }
   }
 };
 
@@ -268,6 +247,12 @@ Linear qc_model::bind(const std::unordered_map<std::string, void *> &kernels,
   if (auto it = kernels.find(key + "@q8"); it != kernels.end()) {
     L.kernel = it->second;
     L.q8 = true;
+    std::string quantize = "quantize_q8:" + std::to_string(L.cols);
+    auto q = kernels.find(quantize);
+    if (q == kernels.end())
+      throw FormatError("the compiled model has no '" + quantize + "' kernel "
+                        "for '" + name + "' (recompile)");
+    L.quantize = QuantizeFn(q->second);
   } else if (auto it = kernels.find(key); it != kernels.end()) {
     L.kernel = it->second;
   } else {
@@ -335,11 +320,17 @@ void qc_model::elementwise(ElementwiseFn fn, float *out, const float *in,
 void qc_model::project(std::initializer_list<Product> products,
                        const float *x, int64_t T) {
   int64_t K = products.begin()->L->cols;
-  if (std::any_of(products.begin(), products.end(),
-                  [](const Product &p) { return p.L->q8; })) {
+  MemRef<const float> in = view(x, T * K);
+  auto quantized = std::find_if(products.begin(), products.end(),
+                                [](const Product &p) { return p.L->q8; });
+  if (quantized != products.end()) {
     q8.resize(T, K);
     pool->parallelFor(T, 4, [&](int64_t t0, int64_t t1) {
-      q8.quantize(x, t0, t1, K);
+      MemRef<const float> a = in;
+      MemRef<int8_t> codes = view(q8.codes.data(), int64_t(q8.codes.size()));
+      MemRef<float> scales = view(q8.scales.data(), int64_t(q8.scales.size()));
+      MemRef<int32_t> sums = view(q8.sums.data(), int64_t(q8.sums.size()));
+      quantized->L->quantize(&a, &codes, &scales, &sums, t0, t1);
     });
   }
   // Rows in multiples of 16 (a cache line of f32 results): a chunk's
@@ -361,7 +352,6 @@ void qc_model::project(std::initializer_list<Product> products,
                                              int64_t(q8.scales.size()));
   MemRef<const int32_t> xs = view<const int32_t>(q8.sums.data(),
                                                  int64_t(q8.sums.size()));
-  MemRef<const float> in = view(x, T * K);
   pool->parallelFor(int64_t(chunks.size()), 1, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const Linear &L = *chunks[i].product->L;

@@ -11,7 +11,8 @@
 // CHECK: llvm.mlir.addressof @qc_kernel_key_0
 // CHECK: llvm.mlir.addressof @_mlir_ciface_qc_linear_0
 // CHECK: llvm.mlir.global external constant @qc_compiled_kernels() {{.*}} : !llvm.struct<(i64, i64, ptr, ptr, ptr)>
-// CHECK: llvm.mlir.constant(2 : i64) : i64
+// The runtime ABI version, then the kernel count.
+// CHECK: llvm.mlir.constant(3 : i64) : i64
 // CHECK: llvm.mlir.constant(2 : i64) : i64
 // CHECK-NOT: vector.
 // CHECK-NOT: scf.
@@ -19,6 +20,7 @@
 // DEFAULT-DAG: llvm.mlir.global internal constant @qc_kernel_key_0("Q8_0:2x32@q8\00")
 // DEFAULT-DAG: llvm.mlir.global internal constant @qc_weights_path("w.safetensors\00")
 // DEFAULT-DAG: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
+// DEFAULT-DAG: llvm.mlir.global internal constant @qc_kernel_key_2("quantize_q8:32\00")
 module attributes {qc.weights = "w.safetensors"} {
   func.func @graph(%x: tensor<?x32xf32>) -> tensor<?x3xf32> {
     %0 = qc.param "q" : !qc.qtensor<2x32, #qc.gguf<"Q8_0">>

@@ -28,6 +28,14 @@
 // VNNI: vector.fma {{.*}} : vector<8xf32>
 // VNNI: vector.reduction <add>, {{.*}} fastmath<reassoc>
 // VNNI-NOT: qc_linear_1
+// The activations' quantization for width 64, once: per block of 32 the
+// absolute maximum, codes rounded to nearest even, the sums of each 16.
+// VNNI: func.func @qc_quantize_q8_64({{.*}}qc.kernel = "quantize_q8:64"
+// VNNI: vector.reduction <maximumf>
+// VNNI: math.roundeven %{{.+}} : vector<32xf32>
+// VNNI: arith.fptosi %{{.+}} : vector<32xf32> to vector<32xi8>
+// VNNI-COUNT-2: vector.reduction <add>, %{{.+}} : vector<16xi32> into i32
+// VNNI-NOT: vector.maskedload
 // AVXVNNI: llvm.call_intrinsic "llvm.x86.avxvnni.vpdpbusd.256"
 // AVX2 alone (no VNNI instructions) takes pmaddubsw pairs, pmaddwd by ones.
 // AVX2: qc.kernel = "Q4_0:32x64@q8"
@@ -37,6 +45,7 @@
 // GENERIC-NOT: call_intrinsic
 // GENERIC: arith.sitofp %{{.+}} : vector<32xi16> to vector<32xf32>
 // GENERIC: vector.fma {{.*}} : vector<32xf32>
+// GENERIC-NOT: quantize_q8
 module {
   func.func @graph(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
     %0 = qc.param "a" : !qc.qtensor<32x64, #qc.gguf<"Q4_0">>
@@ -253,6 +262,22 @@ module {
   func.func @graph(%x: tensor<?x256xf32>) -> tensor<?x8xf32> {
     %0 = qc.param "q" : !qc.qtensor<8x256, #qc.gguf<"Q4_0">>
     %1 = qc.linear %x, %0 : tensor<?x256xf32>, !qc.qtensor<8x256, #qc.gguf<"Q4_0">> -> tensor<?x8xf32>
+    return %1 : tensor<?x8xf32>
+  }
+}
+
+// -----
+
+// An input width that is not a whole number of 32-blocks: the quantization
+// kernel's last block is a masked load (the rest of it zero codes).
+// VNNI: qc.kernel = "uniform<4,32,sym,f16>:8x72@q8"
+// VNNI: func.func @qc_quantize_q8_72({{.*}}qc.kernel = "quantize_q8:72"
+// VNNI: %[[M:.+]] = vector.constant_mask [8] : vector<32xi1>
+// VNNI: vector.maskedload %{{.+}}, %[[M]], %{{.+}} : memref<?xf32>, vector<32xi1>, vector<32xf32> into vector<32xf32>
+module {
+  func.func @graph(%x: tensor<?x72xf32>) -> tensor<?x8xf32> {
+    %0 = qc.param "u" : !qc.qtensor<8x72, #qc.uniform<bits = 4, group = 32, symmetric = true, scale = f16>>
+    %1 = qc.linear %x, %0 : tensor<?x72xf32>, !qc.qtensor<8x72, #qc.uniform<bits = 4, group = 32, symmetric = true, scale = f16>> -> tensor<?x8xf32>
     return %1 : tensor<?x8xf32>
   }
 }

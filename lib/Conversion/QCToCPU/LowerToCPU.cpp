@@ -7,12 +7,12 @@
 #include "lib/Conversion/QCToCPU/BlockLayout.h"
 #include "lib/Conversion/QCToCPU/Passes.h"
 
-
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
-#include <set>
 #include "llvm/TargetParser/Host.h"
+
+#include <set>
 
 namespace mlir::qc {
 #define GEN_PASS_DEF_QCLOWERTOCPU
@@ -1301,6 +1301,79 @@ std::string formatOf(Type type) {
   return e.isF32() ? "F32" : e.isF16() ? "F16" : "BF16";
 }
 
+/// "quantize_q8:<K>" (x, codes, scales, sums, t0, t1): rows t0..t1-1 of x
+/// (T x K, f32) as the q8 kernels read their activations: per block of 32
+/// (a short last block zero-padded), d = max|x| / 127, codes =
+/// roundeven(x / d), and the sums of each 16 codes.
+void emitQuantizeQ8(ImplicitLocOpBuilder &b, int64_t K, StringRef name) {
+  auto flat = [&](Type e) { return MemRefType::get({ShapedType::kDynamic}, e); };
+  Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type(),
+       index = b.getIndexType();
+  auto fn = func::FuncOp::create(
+      b, name,
+      b.getFunctionType({flat(f32), flat(i8), flat(f32), flat(i32), index, index}, {}));
+  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  fn->setAttr("qc.kernel", b.getStringAttr("quantize_q8:" + std::to_string(K)));
+  Block *entry = fn.addEntryBlock();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(entry);
+  Value x = entry->getArgument(0), codes = entry->getArgument(1),
+        scales = entry->getArgument(2), sums = entry->getArgument(3);
+  auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, v); };
+  auto add = [&](Value a, Value c) -> Value { return arith::AddIOp::create(b, a, c); };
+  auto mul = [&](Value a, Value c) -> Value { return arith::MulIOp::create(b, a, c); };
+  auto f32s = VectorType::get({32}, f32);
+  int64_t blocks = (K + 31) / 32, tail = K % 32;
+  auto tokens = scf::ForOp::create(b, entry->getArgument(4), entry->getArgument(5), idx(1));
+  b.setInsertionPointToStart(tokens.getBody());
+  Value t = tokens.getInductionVar();
+  auto block = [&](Value blk, Value mask) {
+    Value at = add(mul(t, idx(K)), mul(blk, idx(32)));
+    Value v = mask ? vector::MaskedLoadOp::create(
+                         b, f32s, x, ValueRange{at}, mask,
+                         arith::ConstantOp::create(b, DenseElementsAttr::get(f32s, 0.0f)))
+                         .getResult()
+                   : vector::LoadOp::create(b, f32s, x, ValueRange{at}).getResult();
+    Value amax = vector::ReductionOp::create(b, vector::CombiningKind::MAXIMUMF,
+                                             math::AbsFOp::create(b, v));
+    Value zero = arith::ConstantFloatOp::create(b, b.getF32Type(), APFloat(0.0f));
+    Value d = arith::DivFOp::create(
+        b, amax, arith::ConstantFloatOp::create(b, b.getF32Type(), APFloat(127.0f)));
+    Value inv = arith::SelectOp::create(
+        b, arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, d, zero),
+        arith::DivFOp::create(
+            b, arith::ConstantFloatOp::create(b, b.getF32Type(), APFloat(1.0f)), d),
+        zero);
+    Value q = arith::FPToSIOp::create(
+        b, VectorType::get({32}, i8),
+        math::RoundEvenOp::create(
+            b, arith::MulFOp::create(b, v, vector::BroadcastOp::create(b, f32s, inv))));
+    Value slot = add(mul(t, idx(blocks)), blk);
+    vector::StoreOp::create(b, q, codes, ValueRange{mul(slot, idx(32))});
+    memref::StoreOp::create(b, d, scales, ValueRange{slot});
+    Value wide = arith::ExtSIOp::create(b, VectorType::get({32}, i32), q);
+    for (int64_t h = 0; h < 2; ++h) {
+      Value half = vector::ExtractStridedSliceOp::create(b, wide, ArrayRef<int64_t>{16 * h},
+                                                         ArrayRef<int64_t>{16},
+                                                         ArrayRef<int64_t>{1});
+      memref::StoreOp::create(
+          b, vector::ReductionOp::create(b, vector::CombiningKind::ADD, half), sums,
+          ValueRange{add(mul(slot, idx(2)), idx(h))});
+    }
+  };
+  auto full = scf::ForOp::create(b, idx(0), idx(K / 32), idx(1));
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(full.getBody());
+    block(full.getInductionVar(), Value());
+  }
+  if (tail)
+    block(idx(K / 32), vector::ConstantMaskOp::create(
+                           b, VectorType::get({32}, b.getI1Type()), ArrayRef<int64_t>{tail}));
+  b.setInsertionPointAfter(tokens);
+  func::ReturnOp::create(b);
+}
+
 struct QCLowerToCPUPass
     : mlir::qc::impl::QCLowerToCPUBase<QCLowerToCPUPass> {
   using Base::Base;
@@ -1342,6 +1415,7 @@ struct QCLowerToCPUPass
     ImplicitLocOpBuilder b(module.getLoc(), module.getContext());
     b.setInsertionPointToEnd(module.getBody());
     std::set<std::string> done;
+    std::set<int64_t> quantizeWidths;
     for (const Use &u : uses) {
       std::string key = u.format + ":" + std::to_string(u.rows) + "x" +
                         std::to_string(u.cols);
@@ -1363,7 +1437,12 @@ struct QCLowerToCPUPass
       b.setLoc(u.op->getLoc());
       KernelEmitter(b, layout, u.rows, u.cols, *tgt, q8)
           .emit(name, q8 ? key + "@q8" : key, module);
+      if (q8)
+        quantizeWidths.insert(u.cols);
     }
+    // The activation quantization every q8 kernel's input width needs.
+    for (int64_t K : quantizeWidths)
+      emitQuantizeQ8(b, K, "qc_quantize_q8_" + std::to_string(K));
     // The runtime runs the graph through the kernels.
     for (func::FuncOp f : graphs)
       f.erase();

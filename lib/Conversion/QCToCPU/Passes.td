@@ -24,9 +24,12 @@ def QCLowerToCPU : Pass<"qc-lower-to-cpu", "::mlir::ModuleOp"> {
       their scales and per-16 sums; unsigned codes meet them in `vpdpbusd`
       and the format's zero point (or minimum) is applied through the sums;
       on `avx2` (no VNNI) `pmaddubsw` + `pmaddwd` stand in for `vpdpbusd`,
-      for formats whose codes stay below 128 (not 8-bit fields).
+      for formats whose codes stay below 128 (not 8-bit fields). For every
+      input width K of such kernels, "quantize_q8:<K>" quantizes the
+      activations: per 32-block d = max|x| / 127, codes roundeven(x / d)
+      and the sums of each 16 codes.
 
-    Tokens go in tiles (sixteen for int8 kernels, eight for f32 ones) so a
+    Tokens go in tiles (sixteen for int8 kernels, six for f32 ones) so a
     decoded block serves a whole tile; int8 tiles take sixteen rows at once
     (eight on AVX-VNNI) with their 4-byte chunks transposed so each
     vpdpbusd lane is a row. Kernels carry `llvm.emit_c_interface` and `qc.kernel = "<key>"`;
@@ -41,6 +44,7 @@ def QCLowerToCPU : Pass<"qc-lower-to-cpu", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::LLVM::LLVMDialect",
+                           "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];

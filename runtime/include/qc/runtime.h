@@ -6,6 +6,8 @@
  * the compiled element type, and calls the kernels in graph order on a
  * thread pool. The header is C, versioned, and free of LLVM.
  * ABI 2: graph kernels in the table; the KV type is compiled, not an option.
+ * ABI 3: the int8 activation quantization is a generated kernel too
+ * ("quantize_q8:<K>").
  *
  *===----------------------------------------------------------------------===*/
 #ifndef QC_RUNTIME_H
@@ -19,12 +21,13 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change of this header. */
-#define QC_RUNTIME_ABI_VERSION 2
+#define QC_RUNTIME_ABI_VERSION 3
 int qc_runtime_abi_version(void);
 
 /* One generated kernel: `key` is "<format>:<rows>x<cols>" with "@q8" added
- * when the kernel takes activations quantized to int8 per 32-block; `fn` is
- * the kernel's C interface (_mlir_ciface_...). */
+ * when the kernel takes activations quantized to int8 per 32-block (by the
+ * "quantize_q8:<cols>" kernel), or a graph kernel's key; `fn` is the
+ * kernel's C interface (_mlir_ciface_...). */
 typedef struct qc_kernel {
   const char *key;
   void *fn;
