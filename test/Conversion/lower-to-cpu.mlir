@@ -108,14 +108,16 @@ module {
 // lane for lane, in integer dots whose i32 lanes are single groups.
 // Depth-1 ternary groups of 16 are 4 bytes: 16 groups (256 weights) a
 // register with AVX-512, 8 with AVX2; token tiles of 8 over row pairs (each
-// activation vector loaded serves both rows). Per token and superblock the buffer
+// activation vector loaded serves both rows). The buffer is cache-line
+// aligned (vector loads across two lines doubled the generation time in
+// some processes). Per token and superblock the buffer
 // holds five activation vectors (one per base-3 digit), -sum(x) of each
 // group (the start value, for the -1 of the codes) and the activation
 // scales; a row's bytes, split into even and odd 16-bit lanes, give their
 // digits by pmulhuw division by 3; the group scales come from the codebook
 // by vpermi2ps (AVX-512) or a gather.
 // VNNI: qc.kernel = "ternary<1,16,27>:4x512@q8"
-// VNNI: memref.alloca() : memref<7168xi8>
+// VNNI: memref.alloca() {alignment = 64 : i64} : memref<7168xi8>
 // VNNI: vector.shuffle
 // VNNI-SAME: : vector<256xi8>, vector<256xi8>
 // VNNI: arith.muli %{{.+}}, %{{.+}} : vector<16xi32>
@@ -129,15 +131,19 @@ module {
 // With VBMI a single token's digits are table lookups instead (token tiles
 // keep the division, their registers hold accumulators): vpermi2b over
 // 128-byte tables, bit 7 choosing between two; one table holds digits 0..3
-// packed two bits each, one digit 4.
+// packed two bits each, one digit 4. The group's scale index (its first
+// byte's low three digits) is one vpermb of the packed digits, no division.
 // VBMI: qc.kernel = "ternary<1,16,27>:4x512@q8"
 // VBMI: llvm.call_intrinsic "llvm.x86.avx512.pmulhu.w.512"
 // VBMI-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.qi.512"
 // VBMI-NOT: pmulhu
-// VBMI: llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.ps.512"
+// VBMI-NOT: arith.remui
+// VBMI: %[[IDX:.+]] = llvm.call_intrinsic "llvm.x86.avx512.permvar.qi.512"
+// VBMI: %[[K:.+]] = vector.bitcast %[[IDX]] : vector<64xi8> to vector<16xi32>
+// VBMI: llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.ps.512"(%{{.+}}, %[[K]], %{{.+}})
 // VBMI-COUNT-5: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // AVX2: qc.kernel = "ternary<1,16,27>:4x512@q8"
-// AVX2: memref.alloca() : memref<7168xi8>
+// AVX2: memref.alloca() {alignment = 64 : i64} : memref<7168xi8>
 // AVX2: llvm.call_intrinsic "llvm.x86.avx2.pmulhu.w"
 // AVX2: vector.gather
 // AVX2-COUNT-5: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
@@ -208,7 +214,7 @@ module {
 // groups' lanes; the minimums meet scale x sum(x) per group in one more FMA.
 // Token tiles keep the 16-row kernels.
 // VNNI: qc.kernel = "Q4_K:8x256@q8"
-// VNNI: memref.alloca() : memref<576xi8>
+// VNNI: memref.alloca() {alignment = 64 : i64} : memref<576xi8>
 // VNNI: arith.constant dense<63> : vector<8xi32>
 // VNNI: vector.shuffle %{{.+}}, %{{.+}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 64, 65,
 // VNNI-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
@@ -245,7 +251,7 @@ module {
 // codes and one scale per block in four i32 lanes; low and high nibbles meet
 // two activation vectors, started at -8 * sum(x) in lane 4k of block k.
 // VNNI: qc.kernel = "Q4_0:8x256@q8"
-// VNNI: memref.alloca() : memref<512xi8>
+// VNNI: memref.alloca() {alignment = 64 : i64} : memref<512xi8>
 // VNNI: arith.muli %{{.+}}, %{{.+}} : vector<16xi32>
 // VNNI-COUNT-4: vector.load %{{.+}} : memref<?xi8>, vector<16xi8>
 // VNNI: arith.extf %{{.+}} : vector<4xf16> to vector<4xf32>

@@ -893,6 +893,7 @@ KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
           .getResult(0);
     };
     Value bytes = vector::LoadOp::create(b, i8s, w, ValueRange{at});
+    Value scaleIndex; // the codebook index in the low bits of each i32 lane
     if (target == Target::Avx512Vbmi && tile == 1) {
       // Table lookups: vpermi2b indexes 128 bytes by the low 7 bits, bit 7
       // picks one of two such lookups. One table gives digits 0..3 packed
@@ -925,6 +926,27 @@ KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
         c.codes.push_back(d < 3 ? arith::AndIOp::create(b, v, bytesSplat(3)).getResult() : v);
       }
       c.codes.push_back(lookup(top));
+      // The scale index is the first byte's low scaleTrits digits, packed
+      // in the low bits of p: one vpermb (64 entries, the low six bits of
+      // each byte) gives it, clamped to the codebook, in byte 0 of each
+      // group's lane, where vpermi2ps reads its low five bits.
+      if (scaledCodebook[0] && 2 * L.scaleTrits <= 6) {
+        SmallVector<int8_t> index;
+        for (int v = 0; v < 64; ++v) {
+          int64_t k = 0, place = 1;
+          for (int t = 0; t < L.scaleTrits; ++t, place *= 3)
+            k += (v >> (2 * t) & 3) * place;
+          index.push_back(int8_t(std::min<int64_t>(k, int64_t(L.codebook.size()) - 1)));
+        }
+        scaleIndex = vector::BitCastOp::create(
+            b, i32s,
+            LLVM::CallIntrinsicOp::create(
+                b, i8s, b.getStringAttr("llvm.x86.avx512.permvar.qi.512"),
+                ValueRange{arith::ConstantOp::create(
+                               b, DenseElementsAttr::get(i8s, ArrayRef(index))),
+                           p})
+                .getResult(0));
+      }
     } else {
       Value pairs = vector::BitCastOp::create(b, i16s, bytes);
       Value even = arith::AndIOp::create(b, pairs, c16(255));
@@ -944,11 +966,14 @@ KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
     }
     // Group scales: byte 0 of each group mod 3^scaleTrits indexes the
     // codebook (vpermi2ps over two registers on AVX-512, else a gather).
-    Value k = arith::AndIOp::create(b, vector::BitCastOp::create(b, i32s, bytes),
-                                    i32Splat(G4, 255));
-    k = arith::MinUIOp::create(
-        b, arith::RemUIOp::create(b, k, i32Splat(G4, int32_t(L.scaleLevels()))),
-        i32Splat(G4, int32_t(L.codebook.size()) - 1));
+    Value k = scaleIndex;
+    if (!k) {
+      k = arith::AndIOp::create(b, vector::BitCastOp::create(b, i32s, bytes),
+                                i32Splat(G4, 255));
+      k = arith::MinUIOp::create(
+          b, arith::RemUIOp::create(b, k, i32Splat(G4, int32_t(L.scaleLevels()))),
+          i32Splat(G4, int32_t(L.codebook.size()) - 1));
+    }
     if (scaledCodebook[0]) {
       c.scales.push_back(LLVM::CallIntrinsicOp::create(
                              b, f32s, b.getStringAttr("llvm.x86.avx512.vpermi2var.ps.512"),
@@ -1209,7 +1234,10 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
       actBytes = std::max(actBytes, (i ? 1 : tokenTile()) * K / plans[i]->weights *
                                         plans[i]->slotVectors() * vectorBytes());
   if (actBytes)
-    superActs = memref::AllocaOp::create(b, MemRefType::get({actBytes}, b.getI8Type()));
+    // Cache-line aligned: a vector load across two lines costs two (and
+    // the stack's offset within a line varies from process to process).
+    superActs = memref::AllocaOp::create(b, MemRefType::get({actBytes}, b.getI8Type()),
+                                         b.getI64IntegerAttr(64));
   if (q8 && L.group == 32 && !plans[0] && N >= blockRows())
     blockFactors = memref::AllocaOp::create(
         b, MemRefType::get({tokenTile() * ((K + 31) / 32)},
