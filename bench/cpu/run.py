@@ -17,6 +17,7 @@ import csv
 import io
 import os
 import re
+import statistics
 import subprocess
 import sys
 
@@ -54,7 +55,8 @@ def main():
     p.add_argument("--threads", default="1,2")
     p.add_argument("--pp", type=int, default=128)
     p.add_argument("--tg", type=int, default=64)
-    p.add_argument("--reps", type=int, default=2)
+    p.add_argument("--reps", type=int, default=5,
+                   help="alternating rounds of both; figures are their medians")
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     a = p.parse_args()
     os.makedirs(a.work, exist_ok=True)
@@ -91,8 +93,13 @@ def main():
         run([f"{a.qc}/quant-compile", src, "--emit=lib", "-o", so])
         size = os.path.getsize(ours)
         for t in threads:
-            lp, lt = llama_bench(a.llama, ref, t, a.pp, a.tg, a.reps)
-            qp, qt = qc_bench(a.qc, so, ours, t, a.pp, a.tg, a.reps)
+            # Rounds alternate between the two (one repetition each), and
+            # each figure is the median of its rounds: on a shared machine
+            # speed drifts by tens of percent over minutes.
+            rounds = [(llama_bench(a.llama, ref, t, a.pp, a.tg, 1),
+                       qc_bench(a.qc, so, ours, t, a.pp, a.tg, 1)) for _ in range(a.reps)]
+            lp, lt = (statistics.median(r[0][i] for r in rounds) for i in (0, 1))
+            qp, qt = (statistics.median(r[1][i] for r in rounds) for i in (0, 1))
             rows.append((fmt, ref_type, t, os.path.getsize(ref), size, lp, qp, lt, qt,
                          bandwidth[t]))
             print(rows[-1], flush=True)
@@ -102,7 +109,8 @@ def main():
     with open(path, "w") as f:
         f.write(f"# CPU speed: qc vs llama.cpp, synthetic {a.arch} shapes\n\n")
         f.write("Random weights with the architecture's shapes (speed only). "
-                f"pp{a.pp} / tg{a.tg}, {a.reps} repetitions, same GGUF file for "
+                f"pp{a.pp} / tg{a.tg}, medians of {a.reps} rounds alternating "
+                "between the two, same GGUF file for "
                 "both (qc's ternary: its own archive, every weight depth-1 ternary, "
                 "against llama.cpp's IQ2_BN with --pure). Bandwidth: measured read GB/s "
                 "with the same thread count; 'of bw' = model bytes x tg tok/s "
