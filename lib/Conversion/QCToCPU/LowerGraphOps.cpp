@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lib/Conversion/QCToCPU/Passes.h"
+#include "lib/Conversion/QCToCPU/Q8Codes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -225,16 +226,7 @@ public:
 
   /// One head's codes at `at` and its scale's four bytes at `scaleAt`.
   void storeQ8(Value x, Value cache, Value at, Value scaleAt) {
-    int64_t n = cast<VectorType>(x.getType()).getNumElements();
-    Value amax = vector::ReductionOp::create(b, vector::CombiningKind::MAXIMUMF,
-                                             math::AbsFOp::create(b, x));
-    Value d = arith::DivFOp::create(b, amax, cst(127.0f));
-    Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, d, cst(0.0f));
-    Value inv = arith::SelectOp::create(
-        b, positive, arith::DivFOp::create(b, cst(1.0f), d), cst(0.0f));
-    Value codes = arith::FPToSIOp::create(
-        b, vec(n, b.getI8Type()),
-        math::RoundEvenOp::create(b, arith::MulFOp::create(b, x, splat(inv, n))));
+    auto [codes, d] = emitQ8Codes(b, x);
     vector::StoreOp::create(b, codes, cache, ValueRange{at});
     Value bytes = vector::BitCastOp::create(b, vec(4, b.getI8Type()),
                                             vector::BroadcastOp::create(b, vec(1), d));

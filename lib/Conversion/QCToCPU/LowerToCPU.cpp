@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "lib/Conversion/QCToCPU/BlockLayout.h"
 #include "lib/Conversion/QCToCPU/Passes.h"
+#include "lib/Conversion/QCToCPU/Q8Codes.h"
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/DenseMap.h"
@@ -1331,8 +1332,8 @@ std::string formatOf(Type type) {
 
 /// "quantize_q8:<K>" (x, codes, scales, sums, t0, t1): rows t0..t1-1 of x
 /// (T x K, f32) as the q8 kernels read their activations: per block of 32
-/// (a short last block zero-padded), d = max|x| / 127, codes =
-/// roundeven(x / d), and the sums of each 16 codes.
+/// (a short last block zero-padded) the codes and scale of emitQ8Codes, and
+/// the sums of each 16 codes.
 void emitQuantizeQ8(ImplicitLocOpBuilder &b, int64_t K, StringRef name) {
   auto flat = [&](Type e) { return MemRefType::get({ShapedType::kDynamic}, e); };
   Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type(),
@@ -1362,20 +1363,7 @@ void emitQuantizeQ8(ImplicitLocOpBuilder &b, int64_t K, StringRef name) {
                          arith::ConstantOp::create(b, DenseElementsAttr::get(f32s, 0.0f)))
                          .getResult()
                    : vector::LoadOp::create(b, f32s, x, ValueRange{at}).getResult();
-    Value amax = vector::ReductionOp::create(b, vector::CombiningKind::MAXIMUMF,
-                                             math::AbsFOp::create(b, v));
-    Value zero = arith::ConstantFloatOp::create(b, b.getF32Type(), APFloat(0.0f));
-    Value d = arith::DivFOp::create(
-        b, amax, arith::ConstantFloatOp::create(b, b.getF32Type(), APFloat(127.0f)));
-    Value inv = arith::SelectOp::create(
-        b, arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, d, zero),
-        arith::DivFOp::create(
-            b, arith::ConstantFloatOp::create(b, b.getF32Type(), APFloat(1.0f)), d),
-        zero);
-    Value q = arith::FPToSIOp::create(
-        b, VectorType::get({32}, i8),
-        math::RoundEvenOp::create(
-            b, arith::MulFOp::create(b, v, vector::BroadcastOp::create(b, f32s, inv))));
+    auto [q, d] = emitQ8Codes(b, v);
     Value slot = add(mul(t, idx(blocks)), blk);
     vector::StoreOp::create(b, q, codes, ValueRange{mul(slot, idx(32))});
     memref::StoreOp::create(b, d, scales, ValueRange{slot});
