@@ -44,8 +44,8 @@ using KernelF32 = void (*)(MemRef<const uint8_t> *, MemRef<const float> *,
 using KernelQ8 = void (*)(MemRef<const uint8_t> *, MemRef<const int8_t> *,
                           MemRef<const float> *, MemRef<const int32_t> *,
                           MemRef<float> *, int64_t, int64_t, int64_t);
-/// "quantize_q8:<K>" (x, codes, scales, sums, t0, t1): the q8 kernels'
-/// activations of rows t0..t1-1.
+/// "quantize_q8:<K>" / "quantize_q8k:<K>" (x, codes, scales, sums, t0, t1):
+/// the q8 kernels' activations of rows t0..t1-1.
 using QuantizeFn = void (*)(MemRef<const float> *, MemRef<int8_t> *,
                             MemRef<float> *, MemRef<int32_t> *, int64_t,
                             int64_t);
@@ -79,22 +79,24 @@ struct Linear {
   const qc::model::Tensor *tensor = nullptr;
   int64_t rows = 0, cols = 0;
   void *kernel = nullptr;
-  bool q8 = false;
+  /// q8 kernels: the weights per activation scale, 32 ("@q8") or 256
+  /// ("@q8k"); 0: f32 activations.
+  int64_t q8Block = 0;
   QuantizeFn quantize = nullptr; // of q8 kernels' inputs
 };
 
-/// Activations quantized per 32-block to int8 (zero padded to whole
-/// blocks), with the block scales and the sums of every 16 codes, as q8
-/// kernels read; "quantize_q8:<K>" kernels fill them.
+/// Activations quantized per block (32 or 256) to int8, zero padded to
+/// whole blocks, with the block scales and the sums of every 16 codes, as
+/// q8 kernels read; the quantize kernels fill them.
 struct Q8Activations {
   std::vector<int8_t> codes;
   std::vector<float> scales;
   std::vector<int32_t> sums;
-  void resize(int64_t T, int64_t K) {
-    int64_t blocks = (K + 31) / 32;
-    codes.resize(T * blocks * 32);
+  void resize(int64_t T, int64_t K, int64_t block) {
+    int64_t blocks = (K + block - 1) / block;
+    codes.resize(T * blocks * block);
     scales.resize(T * blocks);
-    sums.resize(T * blocks * 2);
+    sums.resize(T * blocks * block / 16);
   }
 };
 
@@ -195,7 +197,8 @@ struct qc_model {
   const qc::model::Tensor *embedding = nullptr;
   std::unique_ptr<qc::formats::Codec> embeddingCodec;
   const float *outputNorm = nullptr;
-  Q8Activations q8;
+  /// Per activation block: [0] 32, [1] 256.
+  Q8Activations q8[2];
   /// A weight and where its T x rows results go.
   struct Product {
     const Linear *L;
@@ -244,16 +247,22 @@ Linear qc_model::bind(const std::unordered_map<std::string, void *> &kernels,
   L.cols = L.tensor->cols();
   std::string key = L.tensor->format + ":" + std::to_string(L.rows) + "x" +
                     std::to_string(L.cols);
-  if (auto it = kernels.find(key + "@q8"); it != kernels.end()) {
+  for (int64_t block : {32, 256}) {
+    auto it = kernels.find(key + (block == 256 ? "@q8k" : "@q8"));
+    if (it == kernels.end())
+      continue;
     L.kernel = it->second;
-    L.q8 = true;
-    std::string quantize = "quantize_q8:" + std::to_string(L.cols);
+    L.q8Block = block;
+    std::string quantize = (block == 256 ? "quantize_q8k:" : "quantize_q8:") +
+                           std::to_string(L.cols);
     auto q = kernels.find(quantize);
     if (q == kernels.end())
       throw FormatError("the compiled model has no '" + quantize + "' kernel "
                         "for '" + name + "' (recompile)");
     L.quantize = QuantizeFn(q->second);
-  } else if (auto it = kernels.find(key); it != kernels.end()) {
+    return L;
+  }
+  if (auto it = kernels.find(key); it != kernels.end()) {
     L.kernel = it->second;
   } else {
     throw FormatError("weights file does not match the compiled model: no "
@@ -321,15 +330,19 @@ void qc_model::project(std::initializer_list<Product> products,
                        const float *x, int64_t T) {
   int64_t K = products.begin()->L->cols;
   MemRef<const float> in = view(x, T * K);
-  auto quantized = std::find_if(products.begin(), products.end(),
-                                [](const Product &p) { return p.L->q8; });
-  if (quantized != products.end()) {
-    q8.resize(T, K);
+  // x quantized once per activation block the products' kernels take.
+  for (int64_t block : {32, 256}) {
+    auto quantized = std::find_if(products.begin(), products.end(),
+                                  [&](const Product &p) { return p.L->q8Block == block; });
+    if (quantized == products.end())
+      continue;
+    Q8Activations &q = q8[block == 256];
+    q.resize(T, K, block);
     pool->parallelFor(T, 4, [&](int64_t t0, int64_t t1) {
       MemRef<const float> a = in;
-      MemRef<int8_t> codes = view(q8.codes.data(), int64_t(q8.codes.size()));
-      MemRef<float> scales = view(q8.scales.data(), int64_t(q8.scales.size()));
-      MemRef<int32_t> sums = view(q8.sums.data(), int64_t(q8.sums.size()));
+      MemRef<int8_t> codes = view(q.codes.data(), int64_t(q.codes.size()));
+      MemRef<float> scales = view(q.scales.data(), int64_t(q.scales.size()));
+      MemRef<int32_t> sums = view(q.sums.data(), int64_t(q.sums.size()));
       quantized->L->quantize(&a, &codes, &scales, &sums, t0, t1);
     });
   }
@@ -346,21 +359,16 @@ void qc_model::project(std::initializer_list<Product> products,
     for (int64_t r = 0; r < L.rows; r += grain)
       chunks.push_back({&p, r, std::min(L.rows, r + grain)});
   }
-  MemRef<const int8_t> xq = view<const int8_t>(q8.codes.data(),
-                                               int64_t(q8.codes.size()));
-  MemRef<const float> xd = view<const float>(q8.scales.data(),
-                                             int64_t(q8.scales.size()));
-  MemRef<const int32_t> xs = view<const int32_t>(q8.sums.data(),
-                                                 int64_t(q8.sums.size()));
   pool->parallelFor(int64_t(chunks.size()), 1, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const Linear &L = *chunks[i].product->L;
       MemRef<const uint8_t> w = view(L.tensor->data(), int64_t(L.tensor->size()));
       MemRef<float> out = view(chunks[i].product->y, T * L.rows);
-      if (L.q8) {
-        MemRef<const int8_t> a = xq;
-        MemRef<const float> d = xd;
-        MemRef<const int32_t> s = xs;
+      if (L.q8Block) {
+        const Q8Activations &q = q8[L.q8Block == 256];
+        MemRef<const int8_t> a = view(q.codes.data(), int64_t(q.codes.size()));
+        MemRef<const float> d = view(q.scales.data(), int64_t(q.scales.size()));
+        MemRef<const int32_t> s = view(q.sums.data(), int64_t(q.sums.size()));
         reinterpret_cast<KernelQ8>(L.kernel)(&w, &a, &d, &s, &out, T,
                                              chunks[i].r0, chunks[i].r1);
       } else {

@@ -12,7 +12,7 @@
 // CHECK: llvm.mlir.addressof @_mlir_ciface_qc_linear_0
 // CHECK: llvm.mlir.global external constant @qc_compiled_kernels() {{.*}} : !llvm.struct<(i64, i64, ptr, ptr, ptr)>
 // The runtime ABI version, then the kernel count.
-// CHECK: llvm.mlir.constant(3 : i64) : i64
+// CHECK: llvm.mlir.constant(4 : i64) : i64
 // CHECK: llvm.mlir.constant(2 : i64) : i64
 // CHECK-NOT: vector.
 // CHECK-NOT: scf.

@@ -185,8 +185,10 @@ module {
 // and dmin. Group by group below AVX-512.
 // Sixteen rows or more: token tiles take the 16-row block kernel. A
 // format with minimums gets dx * sum(x) per (token, group of 32) once per
-// tile (16 x 8 floats), which each group minimum meets in an FMA.
-// VNNI: qc.kernel = "Q4_K:16x256@q8"
+// tile (16 x 8 floats), which each group minimum meets in an FMA. On
+// AVX-512 Q4_K takes one activation scale per 256 weights ("@q8k", Q8_K's
+// granularity), quantized by its own kernel.
+// VNNI: qc.kernel = "Q4_K:16x256@q8k"
 // VNNI: %[[MF:.+]] = memref.alloca() : memref<128xf32>
 // VNNI: arith.sitofp %{{.+}} : i32 to f32
 // VNNI: memref.store %{{.+}}, %[[MF]][%{{.+}}] : memref<128xf32>
@@ -194,6 +196,11 @@ module {
 // VNNI: %[[F:.+]] = memref.load %[[MF]][%{{.+}}] : memref<128xf32>
 // VNNI: %[[B:.+]] = vector.broadcast %[[F]] : f32 to vector<16xf32>
 // VNNI: vector.fma %{{.+}}, %[[B]], %{{.+}} : vector<16xf32>
+// VNNI: func.func @qc_quantize_q8k_256({{.*}}qc.kernel = "quantize_q8k:256"
+// VNNI: vector.load %{{.+}} : memref<?xf32>, vector<256xf32>
+// VNNI-COUNT-16: vector.reduction <add>, %{{.+}} : vector<16xi32> into i32
+// AVXVNNI: qc.kernel = "Q4_K:16x256@q8"
+// AVXVNNI: func.func @qc_quantize_q8_256({{.*}}qc.kernel = "quantize_q8:256"
 module {
   func.func @graph(%x: tensor<?x256xf32>) -> tensor<?x16xf32> {
     %0 = qc.param "k" : !qc.qtensor<16x256, #qc.gguf<"Q4_K">>
@@ -210,15 +217,20 @@ module {
 // AVXVNNI: llvm.call_intrinsic "llvm.x86.avxvnni.vpdpbusd.256"
 // With AVX-512, one token takes a superblock kernel: the low and high
 // nibbles of the block's two 64-byte halves are four code vectors, each two
-// groups of 32 with their own accumulator; the scales spread to their
-// groups' lanes; the minimums meet scale x sum(x) per group in one more FMA.
-// Token tiles keep the 16-row kernels.
-// VNNI: qc.kernel = "Q4_K:8x256@q8"
-// VNNI: memref.alloca() {alignment = 64 : i64} : memref<576xi8>
+// groups of 32 with their own accumulator. With one activation scale per
+// superblock the integer scales spread to their groups' lanes, multiply the
+// accumulators and sum as integers; the integer minimums meet the sums of
+// 32 activations. Two conversions and FMAs per superblock: d * dx and
+// -dmin * dx. Token tiles keep the 16-row kernels.
+// VNNI: qc.kernel = "Q4_K:8x256@q8k"
+// VNNI: memref.alloca() {alignment = 64 : i64} : memref<320xi8>
 // VNNI: arith.constant dense<63> : vector<8xi32>
 // VNNI: vector.shuffle %{{.+}}, %{{.+}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 64, 65,
 // VNNI-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
-// VNNI-COUNT-5: vector.fma {{.*}} : vector<16xf32>
+// VNNI-COUNT-4: arith.muli %{{.+}}, %{{.+}} : vector<16xi32>
+// VNNI: %[[MN:.+]] = arith.muli %{{.+}}, %{{.+}} : vector<16xi32>
+// VNNI: arith.sitofp %[[MN]] : vector<16xi32> to vector<16xf32>
+// VNNI: vector.fma {{.*}} : vector<16xf32>
 module {
   func.func @graph(%x: tensor<?x256xf32>) -> tensor<?x8xf32> {
     %0 = qc.param "k" : !qc.qtensor<8x256, #qc.gguf<"Q4_K">>

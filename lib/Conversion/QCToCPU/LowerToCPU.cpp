@@ -66,22 +66,29 @@ struct SuperPlan {
   int64_t initFactor = 0;
   /// Per accumulator, per lane: the 32-block whose activation scale it takes.
   SmallVector<SmallVector<int64_t>> dxOf;
-  /// K-quants: a float term, minimum x scale x sum of activations, per group
-  /// of 32 (lanes 0..7).
-  bool mins = false;
+  /// K-quants (one activation scale per superblock): each accumulator's
+  /// i32 lanes times their groups' integer scales sum into one i32 vector,
+  /// the integer minimums times the sums of 32 activations into another;
+  /// two conversions and FMAs (d * dx, -dmin * dx) per superblock.
+  bool intScales = false;
   /// Registers (V bytes each) of a token's rearranged activations per
-  /// superblock.
+  /// superblock: the activation vectors, then either the start values and
+  /// scales of each accumulator, or (intScales) the sums of 32.
   int64_t slotVectors() const {
-    return int64_t(actLanes.size()) + (initFactor ? accs : 0) + accs + (mins ? 1 : 0);
+    return int64_t(actLanes.size()) +
+           (intScales ? 1 : (initFactor ? accs : 0) + accs);
   }
 };
 
 /// Builds one kernel function.
 class KernelEmitter {
 public:
+  /// actBlock: 0 for f32 activations, else the weights per q8 activation
+  /// scale (32, or 256 for the integer K-quant kernels).
   KernelEmitter(ImplicitLocOpBuilder &b, const BlockLayout &L, int64_t rows,
-                int64_t cols, Target target, bool q8)
-      : b(b), L(L), N(rows), K(cols), target(target), q8(q8) {}
+                int64_t cols, Target target, int64_t actBlock)
+      : b(b), L(L), N(rows), K(cols), target(target), q8(actBlock > 0),
+        actBlock(actBlock) {}
 
   func::FuncOp emit(StringRef name, StringRef key, ModuleOp module);
 
@@ -121,6 +128,8 @@ private:
   Value loadScalar(Value byteOffset, BlockLayout::Scalar s);
   Value codes(Value blockBase, int sub);
   std::pair<Value, Value> blockScale(Value blockBase, int sub);
+  /// A K-quant block's eight 6-bit scales and minimums as i32 lanes.
+  std::pair<Value, Value> kScaleInts(Value blockBase);
   Value weightsF32(Value blockBase, int sub, Value mask);
   /// Byte offset of block `group` of the row at `rowBase`.
   Value blockBaseOf(Value rowBase, Value group) {
@@ -130,6 +139,12 @@ private:
     return add(rowBase, mul(group, idx(stride)));
   }
   Value loadByte(Value blockBase, int64_t offset);
+  /// Token t's activation scale for its weights from k0 (a multiple of 32).
+  Value loadDx(Value t, Value k0) {
+    Value blocks = idx((K + actBlock - 1) / actBlock);
+    return memref::LoadOp::create(
+        b, xd, ValueRange{add(mul(t, blocks), arith::DivUIOp::create(b, k0, idx(actBlock)))});
+  }
   void emitRowTileF32(ArrayRef<Value> rows, Value t0, int64_t tile);
   /// y[t0 + j, rows[i]] = the lane sum of accs[i * tile + j].
   void storeRowSums(ArrayRef<Value> accs, ArrayRef<Value> rows, Value t0,
@@ -149,10 +164,11 @@ private:
   /// shape have one.
   std::optional<SuperPlan> superPlan(int64_t tile) const;
   /// Code vectors (one per plan.actLanes), per-accumulator scale vectors and
-  /// the minimum vector (K-quants) of the superblock at byte `at`.
+  /// (K-quants) the minimum vector of the superblock at byte `at`.
+  /// intScales plans: i32 scale and minimum lanes, and the f32 d, dmin.
   struct SuperCodes {
     SmallVector<Value> codes, scales;
-    Value mins;
+    Value mins, d, dmin;
   };
   /// `tile`: the tokens the decode serves (one: a lean decode may spend
   /// registers on tables).
@@ -211,6 +227,7 @@ private:
   int64_t N, K;
   Target target;
   bool q8;
+  int64_t actBlock;
   Value w, x, xq, xd, xs, y, T, tensorScale, codebook;
   /// Superblock kernels: the tile's rearranged activations, and the ternary
   /// codebook times the tensor scale as two registers (AVX-512).
@@ -325,38 +342,42 @@ Value KernelEmitter::loadByte(Value blockBase, int64_t offset) {
   return arith::ExtUIOp::create(b, b.getI32Type(), v);
 }
 
+std::pair<Value, Value> KernelEmitter::kScaleInts(Value blockBase) {
+  // llama.cpp's get_scale_min_k4 for all eight groups at once, as lanes:
+  // the 12 bytes from offset 4 shuffled so lane j sees the bytes its
+  // 6-bit scale and minimum are made of.
+  auto i32x8 = VectorType::get({8}, b.getI32Type());
+  Value raw = vector::LoadOp::create(b, VectorType::get({12}, b.getI8Type()), w,
+                                     ValueRange{add(blockBase, idx(4))});
+  auto pick = [&](ArrayRef<int64_t> lanes) {
+    return arith::ExtUIOp::create(b, i32x8,
+                                  vector::ShuffleOp::create(b, raw, raw, lanes));
+  };
+  auto c = [&](int32_t v) { return i32Splat(8, v); };
+  Value A = pick({0, 1, 2, 3, 8, 9, 10, 11}); // q[j] | q[j + 4]
+  Value C = pick({0, 1, 2, 3, 0, 1, 2, 3});   // q[j - 4] for j >= 4
+  Value D = pick({4, 5, 6, 7, 8, 9, 10, 11}); // q[j + 4]
+  Value E = pick({0, 1, 2, 3, 4, 5, 6, 7});   // q[j]
+  Value low = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                    i32Vector({0, 1, 2, 3, 4, 5, 6, 7}), c(4));
+  auto shl = [&](Value v, int32_t n) { return arith::ShLIOp::create(b, v, c(n)); };
+  auto shr = [&](Value v, int32_t n) { return arith::ShRUIOp::create(b, v, c(n)); };
+  auto band = [&](Value v, int32_t n) { return arith::AndIOp::create(b, v, c(n)); };
+  Value sc = arith::SelectOp::create(b, low, band(A, 63),
+                                     arith::OrIOp::create(b, band(A, 15), shl(shr(C, 6), 4)));
+  Value mn = arith::SelectOp::create(b, low, band(D, 63),
+                                     arith::OrIOp::create(b, shr(D, 4), shl(shr(E, 6), 4)));
+  return {sc, mn};
+}
+
 std::pair<Value, Value> KernelEmitter::blockScale(Value blockBase, int sub) {
   if (L.kScales) {
-    // llama.cpp's get_scale_min_k4 for all eight groups at once, as lanes:
-    // the 12 bytes from offset 4 shuffled so lane j sees the bytes its
-    // 6-bit scale and minimum are made of; then d * scale, -dmin * min.
-    // Computed once per block (cached by the block's address value).
+    // d * scale and -dmin * min of the eight groups, once per block (cached
+    // by the block's address value).
     auto &cached = kScaleCache[blockBase.getAsOpaquePointer()];
     if (!cached.first) {
-      auto i32x8 = VectorType::get({8}, b.getI32Type());
       auto f32x8 = VectorType::get({8}, b.getF32Type());
-      Value raw = vector::LoadOp::create(b, VectorType::get({12}, b.getI8Type()),
-                                         w, ValueRange{add(blockBase, idx(4))});
-      auto pick = [&](ArrayRef<int64_t> lanes) {
-        return arith::ExtUIOp::create(
-            b, i32x8, vector::ShuffleOp::create(b, raw, raw, lanes));
-      };
-      auto c = [&](int32_t v) { return i32Splat(8, v); };
-      Value A = pick({0, 1, 2, 3, 8, 9, 10, 11});  // q[j] | q[j + 4]
-      Value C = pick({0, 1, 2, 3, 0, 1, 2, 3});    // q[j - 4] for j >= 4
-      Value D = pick({4, 5, 6, 7, 8, 9, 10, 11});  // q[j + 4]
-      Value E = pick({0, 1, 2, 3, 4, 5, 6, 7});    // q[j]
-      Value low = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                        i32Vector({0, 1, 2, 3, 4, 5, 6, 7}), c(4));
-      auto shl = [&](Value v, int32_t n) { return arith::ShLIOp::create(b, v, c(n)); };
-      auto shr = [&](Value v, int32_t n) { return arith::ShRUIOp::create(b, v, c(n)); };
-      auto band = [&](Value v, int32_t n) { return arith::AndIOp::create(b, v, c(n)); };
-      Value sc = arith::SelectOp::create(
-          b, low, band(A, 63),
-          arith::OrIOp::create(b, band(A, 15), shl(shr(C, 6), 4)));
-      Value mn = arith::SelectOp::create(
-          b, low, band(D, 63),
-          arith::OrIOp::create(b, shr(D, 4), shl(shr(E, 6), 4)));
+      auto [sc, mn] = kScaleInts(blockBase);
       Value d = loadScalar(blockBase, BlockLayout::F16);
       Value dmin = loadScalar(add(blockBase, idx(2)), BlockLayout::F16);
       cached.first = arith::MulFOp::create(
@@ -593,8 +614,7 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
         a = arith::SelectOp::create(b, negative,
                                     arith::SubIOp::create(b, zero8, a), a);
       Value dot = dotBytes(left, a);
-      Value blk = add(mul(t, idx(Kp / 32)), arith::DivUIOp::create(b, k0, idx(32)));
-      Value dx = memref::LoadOp::create(b, xd, ValueRange{blk});
+      Value dx = loadDx(t, k0);
       Value scale = arith::MulFOp::create(b, d, dx);
       next[j] = vector::FMAOp::create(b, arith::SIToFPOp::create(b, f32s, dot),
                                       vector::BroadcastOp::create(b, f32s, scale),
@@ -660,7 +680,7 @@ void KernelEmitter::emitBlockFactors(Value t0, int64_t tile) {
                     memref::LoadOp::create(b, xs, ValueRange{add(mul(at, idx(2)), idx(1))}));
     Value factor;
     if (hasMinimum()) {
-      Value dx = memref::LoadOp::create(b, xd, ValueRange{at});
+      Value dx = loadDx(add(t0, idx(j)), mul(blk, idx(32)));
       factor = arith::MulFOp::create(b, dx, arith::SIToFPOp::create(b, b.getF32Type(), sum));
     } else {
       factor = mul(sum, arith::ConstantIntOp::create(b, b.getI32Type(), -L.zero));
@@ -752,8 +772,7 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
                                              vector::BroadcastOp::create(b, i32s, word));
         acc = dotBytesInto(acc, W[q], x4);
       }
-      Value blk = add(mul(t, idx(Kp / 32)), arith::DivUIOp::create(b, k0, idx(32)));
-      Value dx = memref::LoadOp::create(b, xd, ValueRange{blk});
+      Value dx = loadDx(t, k0);
       Value scale = arith::MulFOp::create(b, dvec, vector::BroadcastOp::create(b, f32s, dx));
       Value out = vector::FMAOp::create(b, arith::SIToFPOp::create(b, f32s, acc), scale,
                                         next[j]);
@@ -842,25 +861,20 @@ std::optional<SuperPlan> KernelEmitter::superPlan(int64_t tile) const {
     p.initFactor = -L.zero;
     return p;
   }
-  if (V == 64 && tile == 1 && L.kScales && L.bits == 4 && K % 256 == 0) {
+  if (V == 64 && tile == 1 && L.kScales && L.bits == 4 && actBlock == 256) {
     // One Q4_K block: 64 code bytes hold groups (2h, 2h+1) of bytes 32h..;
     // code vector v is the low (even v) or high nibbles of the first or
     // second 64 bytes, so its two halves are groups kGroup(v, 0 / 1).
     p.weights = 256;
     p.bytes = 144;
     p.accs = 4;
-    p.initA.assign(4, {});
-    p.initB.assign(4, {});
-    p.dxOf.assign(4, {});
     for (int64_t v = 0; v < 4; ++v) {
       p.actLanes.emplace_back();
       for (int64_t l = 0; l < 64; ++l)
         p.actLanes.back().push_back(32 * kGroup(v, l / 32) + l % 32);
       p.accOf.push_back(v);
-      for (int64_t l = 0; l < 16; ++l)
-        p.dxOf[v].push_back(kGroup(v, l / 8));
     }
-    p.mins = true;
+    p.intScales = true;
     return p;
   }
   return std::nullopt;
@@ -1001,19 +1015,19 @@ KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
     Value hi = vector::LoadOp::create(b, i8s, w, ValueRange{add(at, idx(80))});
     nibbles(lo);
     nibbles(hi);
-    blockScale(at, 0);
-    auto [d, m] = kScaleCache[at.getAsOpaquePointer()];
-    Value zeros8 = f32Zeros(8);
+    auto [sc, mn] = kScaleInts(at);
     for (int64_t v = 0; v < 4; ++v) {
       SmallVector<int64_t> lanes;
       for (int64_t l = 0; l < 16; ++l)
         lanes.push_back(kGroup(v, l / 8));
-      c.scales.push_back(vector::ShuffleOp::create(b, d, d, lanes));
+      c.scales.push_back(vector::ShuffleOp::create(b, sc, sc, lanes));
     }
     SmallVector<int64_t> pad;
     for (int64_t l = 0; l < 16; ++l)
       pad.push_back(l < 8 ? l : 8);
-    c.mins = vector::ShuffleOp::create(b, m, zeros8, pad);
+    c.mins = vector::ShuffleOp::create(b, mn, i32Splat(8, 0), pad);
+    c.d = loadScalar(at, BlockLayout::F16);
+    c.dmin = loadScalar(add(at, idx(2)), BlockLayout::F16);
     return c;
   }
   // Q4_0: four blocks' 16 code bytes and f16 scales, loaded block by block
@@ -1047,9 +1061,9 @@ KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
 
 /// The tile's q8 activations rearranged for a superblock plan, per (token,
 /// superblock): one activation vector per code vector, then the
-/// accumulators' start values (i32 lanes), their activation scales (f32
-/// lanes) and, for K-quants, scale x sum per group of 32. Built once per
-/// tile, read by every row.
+/// accumulators' start values (i32 lanes) and their activation scales (f32
+/// lanes), or for K-quants the sums of each 32 (i32 lanes 0..7). Built once
+/// per tile, read by every row.
 void KernelEmitter::emitSuperActivations(const SuperPlan &plan, Value t0,
                                          int64_t tile) {
   int64_t V = vectorBytes(), G4 = V / 4, supers = K / plan.weights;
@@ -1086,6 +1100,16 @@ void KernelEmitter::emitSuperActivations(const SuperPlan &plan, Value t0,
   Value sums = vector::LoadOp::create(
       b, sixteenType, xs, ValueRange{add(mul(t, idx(K / 16)), mul(s, idx(sixteens)))});
   Value noSums = i32Splat(sixteens, 0);
+  if (plan.intScales) {
+    SmallVector<int64_t> evens, odds;
+    for (int64_t l = 0; l < G4; ++l) {
+      evens.push_back(l < blocks ? 2 * l : sixteens);
+      odds.push_back(l < blocks ? 2 * l + 1 : sixteens);
+    }
+    store(add(vector::ShuffleOp::create(b, sums, noSums, evens),
+              vector::ShuffleOp::create(b, sums, noSums, odds)));
+    return;
+  }
   if (plan.initFactor)
     for (int64_t a = 0; a < plan.accs; ++a) {
       Value v = vector::ShuffleOp::create(b, sums, noSums, zeroFor(plan.initA[a], sixteens));
@@ -1099,29 +1123,13 @@ void KernelEmitter::emitSuperActivations(const SuperPlan &plan, Value t0,
       ValueRange{add(mul(t, idx(K / 32)), mul(s, idx(blocks)))});
   for (int64_t a = 0; a < plan.accs; ++a)
     store(vector::ShuffleOp::create(b, dx, dx, plan.dxOf[a]));
-  if (plan.mins) {
-    // Lane g < 8: dx[g] * (sums[2g] + sums[2g + 1]); the rest 0.
-    SmallVector<int64_t> evens, odds;
-    for (int64_t l = 0; l < G4; ++l) {
-      evens.push_back(l < blocks ? 2 * l : sixteens);
-      odds.push_back(l < blocks ? 2 * l + 1 : sixteens);
-    }
-    Value pairSums = arith::SIToFPOp::create(
-        b, f32s,
-        add(vector::ShuffleOp::create(b, sums, noSums, evens),
-            vector::ShuffleOp::create(b, sums, noSums, odds)));
-    SmallVector<int64_t> dxLanes;
-    for (int64_t l = 0; l < G4; ++l)
-      dxLanes.push_back(l < blocks ? l : blocks);
-    store(arith::MulFOp::create(
-        b, pairSums, vector::ShuffleOp::create(b, dx, f32Zeros(blocks), dxLanes)));
-  }
 }
 
 /// One row of a superblock plan for a tile of tokens: per superblock, the
 /// codes decoded once; per token, the integer dots of each accumulator (its
 /// lanes are single groups), converted, times the activation scales, and
-/// FMA'd with the group scales into one f32 vector per token.
+/// FMA'd with the group scales into one f32 vector per token (intScales:
+/// scaled and summed as integers first).
 void KernelEmitter::emitRowSuperQ8(const SuperPlan &plan, ArrayRef<Value> rows,
                                    Value t0, int64_t tile) {
   int64_t V = vectorBytes(), G4 = V / 4, supers = K / plan.weights;
@@ -1163,6 +1171,25 @@ void KernelEmitter::emitRowSuperQ8(const SuperPlan &plan, ArrayRef<Value> rows,
         a = dotBytesInto(a, c[i].codes[v], x);
       }
     }
+    if (plan.intScales) {
+      Value bsums = load(i32s, codeVectors);
+      Value dx = memref::LoadOp::create(
+          b, xd, ValueRange{add(mul(add(t0, idx(j)), idx(supers)), s)});
+      for (int64_t i = 0; i < R; ++i) {
+        Value sum = mul(acc[i][0], c[i].scales[0]);
+        for (int64_t a = 1; a < plan.accs; ++a)
+          sum = add(sum, mul(acc[i][a], c[i].scales[a]));
+        Value &out = next[i * tile + j];
+        auto fma = [&](Value ints, Value factor) {
+          out = vector::FMAOp::create(b, arith::SIToFPOp::create(b, f32s, ints),
+                                      vector::BroadcastOp::create(b, f32s, factor), out);
+        };
+        fma(sum, arith::MulFOp::create(b, c[i].d, dx));
+        fma(mul(c[i].mins, bsums),
+            arith::NegFOp::create(b, arith::MulFOp::create(b, c[i].dmin, dx)));
+      }
+      continue;
+    }
     int64_t dxAt = codeVectors + (plan.initFactor ? plan.accs : 0);
     for (int64_t a = 0; a < plan.accs; ++a) {
       Value dx = load(f32s, dxAt + a);
@@ -1170,11 +1197,6 @@ void KernelEmitter::emitRowSuperQ8(const SuperPlan &plan, ArrayRef<Value> rows,
         Value sum = arith::MulFOp::create(b, arith::SIToFPOp::create(b, f32s, acc[i][a]), dx);
         next[i * tile + j] = vector::FMAOp::create(b, sum, c[i].scales[a], next[i * tile + j]);
       }
-    }
-    if (plan.mins) {
-      Value xm = load(f32s, dxAt + plan.accs);
-      for (int64_t i = 0; i < R; ++i)
-        next[i * tile + j] = vector::FMAOp::create(b, c[i].mins, xm, next[i * tile + j]);
     }
   }
   scf::YieldOp::create(b, next);
@@ -1330,11 +1352,17 @@ std::string formatOf(Type type) {
   return e.isF32() ? "F32" : e.isF16() ? "F16" : "BF16";
 }
 
-/// "quantize_q8:<K>" (x, codes, scales, sums, t0, t1): rows t0..t1-1 of x
-/// (T x K, f32) as the q8 kernels read their activations: per block of 32
-/// (a short last block zero-padded) the codes and scale of emitQ8Codes, and
-/// the sums of each 16 codes.
-void emitQuantizeQ8(ImplicitLocOpBuilder &b, int64_t K, StringRef name) {
+/// The key of the activation quantization for q8 kernels of `block`
+/// weights per scale: "quantize_q8:<K>" (32) or "quantize_q8k:<K>" (256).
+std::string quantizeKey(int64_t block, int64_t K) {
+  return (block == 256 ? "quantize_q8k:" : "quantize_q8:") + std::to_string(K);
+}
+
+/// quantizeKey(block, K) (x, codes, scales, sums, t0, t1): rows t0..t1-1
+/// of x (T x K, f32) as the q8 kernels read their activations: per block
+/// (a short last block of 32 zero-padded) the codes and scale of
+/// emitQ8Codes, and the sums of each 16 codes.
+void emitQuantizeQ8(ImplicitLocOpBuilder &b, int64_t K, int64_t B, StringRef name) {
   auto flat = [&](Type e) { return MemRefType::get({ShapedType::kDynamic}, e); };
   Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type(),
        index = b.getIndexType();
@@ -1342,7 +1370,7 @@ void emitQuantizeQ8(ImplicitLocOpBuilder &b, int64_t K, StringRef name) {
       b, name,
       b.getFunctionType({flat(f32), flat(i8), flat(f32), flat(i32), index, index}, {}));
   fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  fn->setAttr("qc.kernel", b.getStringAttr("quantize_q8:" + std::to_string(K)));
+  fn->setAttr("qc.kernel", b.getStringAttr(quantizeKey(B, K)));
   Block *entry = fn.addEntryBlock();
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(entry);
@@ -1351,13 +1379,13 @@ void emitQuantizeQ8(ImplicitLocOpBuilder &b, int64_t K, StringRef name) {
   auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, v); };
   auto add = [&](Value a, Value c) -> Value { return arith::AddIOp::create(b, a, c); };
   auto mul = [&](Value a, Value c) -> Value { return arith::MulIOp::create(b, a, c); };
-  auto f32s = VectorType::get({32}, f32);
-  int64_t blocks = (K + 31) / 32, tail = K % 32;
+  auto f32s = VectorType::get({B}, f32);
+  int64_t blocks = (K + B - 1) / B, tail = K % B;
   auto tokens = scf::ForOp::create(b, entry->getArgument(4), entry->getArgument(5), idx(1));
   b.setInsertionPointToStart(tokens.getBody());
   Value t = tokens.getInductionVar();
   auto block = [&](Value blk, Value mask) {
-    Value at = add(mul(t, idx(K)), mul(blk, idx(32)));
+    Value at = add(mul(t, idx(K)), mul(blk, idx(B)));
     Value v = mask ? vector::MaskedLoadOp::create(
                          b, f32s, x, ValueRange{at}, mask,
                          arith::ConstantOp::create(b, DenseElementsAttr::get(f32s, 0.0f)))
@@ -1365,27 +1393,27 @@ void emitQuantizeQ8(ImplicitLocOpBuilder &b, int64_t K, StringRef name) {
                    : vector::LoadOp::create(b, f32s, x, ValueRange{at}).getResult();
     auto [q, d] = emitQ8Codes(b, v);
     Value slot = add(mul(t, idx(blocks)), blk);
-    vector::StoreOp::create(b, q, codes, ValueRange{mul(slot, idx(32))});
+    vector::StoreOp::create(b, q, codes, ValueRange{mul(slot, idx(B))});
     memref::StoreOp::create(b, d, scales, ValueRange{slot});
-    Value wide = arith::ExtSIOp::create(b, VectorType::get({32}, i32), q);
-    for (int64_t h = 0; h < 2; ++h) {
+    Value wide = arith::ExtSIOp::create(b, VectorType::get({B}, i32), q);
+    for (int64_t h = 0; h < B / 16; ++h) {
       Value half = vector::ExtractStridedSliceOp::create(b, wide, ArrayRef<int64_t>{16 * h},
                                                          ArrayRef<int64_t>{16},
                                                          ArrayRef<int64_t>{1});
       memref::StoreOp::create(
           b, vector::ReductionOp::create(b, vector::CombiningKind::ADD, half), sums,
-          ValueRange{add(mul(slot, idx(2)), idx(h))});
+          ValueRange{add(mul(slot, idx(B / 16)), idx(h))});
     }
   };
-  auto full = scf::ForOp::create(b, idx(0), idx(K / 32), idx(1));
+  auto full = scf::ForOp::create(b, idx(0), idx(K / B), idx(1));
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(full.getBody());
     block(full.getInductionVar(), Value());
   }
   if (tail)
-    block(idx(K / 32), vector::ConstantMaskOp::create(
-                           b, VectorType::get({32}, b.getI1Type()), ArrayRef<int64_t>{tail}));
+    block(idx(K / B), vector::ConstantMaskOp::create(
+                          b, VectorType::get({B}, b.getI1Type()), ArrayRef<int64_t>{tail}));
   b.setInsertionPointAfter(tokens);
   func::ReturnOp::create(b);
 }
@@ -1431,7 +1459,7 @@ struct QCLowerToCPUPass
     ImplicitLocOpBuilder b(module.getLoc(), module.getContext());
     b.setInsertionPointToEnd(module.getBody());
     std::set<std::string> done;
-    std::set<int64_t> quantizeWidths;
+    std::set<std::pair<int64_t, int64_t>> quantizations; // (block, K)
     for (const Use &u : uses) {
       std::string key = u.format + ":" + std::to_string(u.rows) + "x" +
                         std::to_string(u.cols);
@@ -1449,16 +1477,26 @@ struct QCLowerToCPUPass
                 (layout.group == 16 || layout.group == 32) &&
                 (*tgt != Target::Avx2 || layout.kind == BlockLayout::Trits ||
                  layout.bits < 8);
+      // Q4_K on AVX-512 takes one activation scale per 256 (llama.cpp's
+      // Q8_K): its superblocks then sum their groups in integers.
+      bool avx512 = *tgt == Target::Avx512Vnni || *tgt == Target::Avx512Vbmi;
+      int64_t actBlock = !q8 ? 0
+                         : avx512 && layout.kScales && layout.bits == 4 &&
+                                   u.cols % 256 == 0
+                             ? 256
+                             : 32;
       std::string name = "qc_linear_" + std::to_string(done.size() - 1);
       b.setLoc(u.op->getLoc());
-      KernelEmitter(b, layout, u.rows, u.cols, *tgt, q8)
-          .emit(name, q8 ? key + "@q8" : key, module);
+      KernelEmitter(b, layout, u.rows, u.cols, *tgt, actBlock)
+          .emit(name, !q8 ? key : key + (actBlock == 256 ? "@q8k" : "@q8"), module);
       if (q8)
-        quantizeWidths.insert(u.cols);
+        quantizations.insert({actBlock, u.cols});
     }
-    // The activation quantization every q8 kernel's input width needs.
-    for (int64_t K : quantizeWidths)
-      emitQuantizeQ8(b, K, "qc_quantize_q8_" + std::to_string(K));
+    // The activation quantization every q8 kernel's input needs.
+    for (auto [block, K] : quantizations)
+      emitQuantizeQ8(b, K, block,
+                     (block == 256 ? "qc_quantize_q8k_" : "qc_quantize_q8_") +
+                         std::to_string(K));
     // The runtime runs the graph through the kernels.
     for (func::FuncOp f : graphs)
       f.erase();

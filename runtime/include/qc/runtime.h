@@ -8,6 +8,8 @@
  * ABI 2: graph kernels in the table; the KV type is compiled, not an option.
  * ABI 3: the int8 activation quantization is a generated kernel too
  * ("quantize_q8:<K>").
+ * ABI 4: "@q8k" kernels take one activation scale per 256 weights
+ * ("quantize_q8k:<K>").
  *
  *===----------------------------------------------------------------------===*/
 #ifndef QC_RUNTIME_H
@@ -21,12 +23,13 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change of this header. */
-#define QC_RUNTIME_ABI_VERSION 3
+#define QC_RUNTIME_ABI_VERSION 4
 int qc_runtime_abi_version(void);
 
 /* One generated kernel: `key` is "<format>:<rows>x<cols>" with "@q8" added
  * when the kernel takes activations quantized to int8 per 32-block (by the
- * "quantize_q8:<cols>" kernel), or a graph kernel's key; `fn` is the
+ * "quantize_q8:<cols>" kernel), "@q8k" when per 256-block (by
+ * "quantize_q8k:<cols>"), or a graph kernel's key; `fn` is the
  * kernel's C interface (_mlir_ciface_...). */
 typedef struct qc_kernel {
   const char *key;
