@@ -188,10 +188,16 @@ module {
 // tile (16 x 8 floats), which each group minimum meets in an FMA. On
 // AVX-512 Q4_K takes one activation scale per 256 weights ("@q8k", Q8_K's
 // granularity), quantized by its own kernel.
+// The rows' packed bytes are transposed (32 from 16 + 32p serve groups 2p
+// and 2p + 1), then masked (low nibbles) or shifted and masked (high).
 // VNNI: qc.kernel = "Q4_K:16x256@q8k"
 // VNNI: %[[MF:.+]] = memref.alloca() : memref<128xf32>
 // VNNI: arith.sitofp %{{.+}} : i32 to f32
 // VNNI: memref.store %{{.+}}, %[[MF]][%{{.+}}] : memref<128xf32>
+// VNNI: vector.load %{{.+}} : memref<?xi8>, vector<32xi8>
+// VNNI: arith.andi %{{.+}}, %{{.+}} : vector<16xi32>
+// VNNI: %[[HI:.+]] = arith.shrui %{{.+}}, %{{.+}} : vector<16xi32>
+// VNNI: arith.andi %[[HI]], %{{.+}} : vector<16xi32>
 // VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // VNNI: %[[F:.+]] = memref.load %[[MF]][%{{.+}}] : memref<128xf32>
 // VNNI: %[[B:.+]] = vector.broadcast %[[F]] : f32 to vector<16xf32>

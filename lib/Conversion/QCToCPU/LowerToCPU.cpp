@@ -153,6 +153,9 @@ private:
   void emitRowBlockQ8(Value r, Value t0, int64_t tile);
   /// Fills blockFactors for the tile at t0 (once; every row block reads it).
   void emitBlockFactors(Value t0, int64_t tile);
+  /// Q4_K: group 2p + h is the low (h = 0) or high nibbles of the 32 code
+  /// bytes from 16 + 32p.
+  bool pairedGroups() const { return L.kScales && L.bits == 4 && L.blockBytes == 144; }
   /// Whether the format's blocks carry a minimum (Q4_1, K-quants, asym).
   bool hasMinimum() const { return L.kScales || L.minOffset >= 0; }
   bool avx512() const {
@@ -689,6 +692,17 @@ void KernelEmitter::emitBlockFactors(Value t0, int64_t tile) {
   }
 }
 
+/// Q4_0's block: f16 scale, weights 0..15 in the low nibbles of 16 bytes
+/// and 16..31 in the high ones.
+static bool isQ4_0(const BlockLayout &L) {
+  bool q = L.kind == BlockLayout::Fields && !L.kScales && L.blockBytes == 18 &&
+           L.group == 32 && L.bits == 4 && L.codeOffset == 2 && L.codeBytes == 16 &&
+           L.minOffset < 0 && L.scale == BlockLayout::F16 && L.zero == 8;
+  for (int64_t i = 0; q && i < 32; ++i)
+    q = L.byteIndex[i] == i % 16 && L.shift[i] == (i < 16 ? 0 : 4);
+  return q;
+}
+
 /// blockRows() rows at once for a tile of tokens (groups of 32): each row's
 /// block is decoded to unsigned codes and the rows x 8 matrix of 4-byte
 /// chunks is transposed, so chunk q of all rows meets four bytes of x
@@ -731,6 +745,12 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
       kScales = transpose(rowScales);
       kMins = transpose(rowMins);
     }
+    // Nibble formats transpose the packed bytes, not the decoded codes: a
+    // Q4_0 block's 16 bytes hold its low and high halves, and Q4_K's 32
+    // bytes from 16 + 32p the groups 2p (low nibbles) and 2p + 1 (high).
+    // Half the shuffles, then a mask (and a shift) per chunk.
+    int64_t packedWords = isQ4_0(L) ? 4 : pairedGroups() ? 8 : 0;
+    SmallVector<Value> packed;
     for (int sub = 0; sub < S; ++sub) {
     SmallVector<Value> chunks, scales, mins;
     for (int64_t i = 0; i < R; ++i) {
@@ -741,12 +761,32 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
         if (m)
           mins.push_back(m);
       }
-      chunks.push_back(vector::BitCastOp::create(
-          b, chunkType, arith::TruncIOp::create(b, i8s, codes(blockBase, sub))));
+      if (packedWords && sub % 2 == 0)
+        chunks.push_back(vector::BitCastOp::create(
+            b, VectorType::get({packedWords}, b.getI32Type()),
+            vector::LoadOp::create(
+                b, VectorType::get({4 * packedWords}, b.getI8Type()), w,
+                ValueRange{add(blockBase, idx(packedWords == 4 ? L.codeOffset : 16 + 16 * sub))})));
+      else if (!packedWords)
+        chunks.push_back(vector::BitCastOp::create(
+            b, chunkType, arith::TruncIOp::create(b, i8s, codes(blockBase, sub))));
     }
+    if (!chunks.empty() && packedWords)
+      packed = transpose(chunks);
     SmallVector<Value> W;
-    for (Value chunk : transpose(chunks))
-      W.push_back(vector::BitCastOp::create(b, laneBytes, chunk));
+    if (packedWords) {
+      // Q4_0: chunks 0..3 low nibbles, 4..7 high; Q4_K: odd groups high.
+      for (int64_t q = 0; q < 8; ++q) {
+        Value v = packed[q % packedWords];
+        if (packedWords == 4 ? q >= 4 : sub % 2 == 1)
+          v = arith::ShRUIOp::create(b, v, i32Splat(R, 4));
+        W.push_back(vector::BitCastOp::create(
+            b, laneBytes, arith::AndIOp::create(b, v, i32Splat(R, 0x0f0f0f0f))));
+      }
+    } else {
+      for (Value chunk : transpose(chunks))
+        W.push_back(vector::BitCastOp::create(b, laneBytes, chunk));
+    }
     Value dvec = L.kScales ? kScales[sub]
                            : vector::FromElementsOp::create(b, f32s, scales).getResult();
     Value mvec = L.kScales ? kMins[sub]
@@ -789,17 +829,6 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
   for (int64_t j = 0; j < tile; ++j)
     vector::StoreOp::create(b, loop.getResult(j), y,
                             ValueRange{add(mul(add(t0, idx(j)), idx(N)), r)});
-}
-
-/// Q4_0's block: f16 scale, weights 0..15 in the low nibbles of 16 bytes
-/// and 16..31 in the high ones.
-static bool isQ4_0(const BlockLayout &L) {
-  bool q = L.kind == BlockLayout::Fields && !L.kScales && L.blockBytes == 18 &&
-           L.group == 32 && L.bits == 4 && L.codeOffset == 2 && L.codeBytes == 16 &&
-           L.minOffset < 0 && L.scale == BlockLayout::F16 && L.zero == 8;
-  for (int64_t i = 0; q && i < 32; ++i)
-    q = L.byteIndex[i] == i % 16 && L.shift[i] == (i < 16 ? 0 : 4);
-  return q;
 }
 
 /// Q4_K code vector v (low / high nibbles of code bytes 0..63 / 64..127):
