@@ -434,8 +434,11 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
     MemRef<void> keys = view<void>(L.keys.data(), cacheSize),
                  values = view<void>(L.values.data(), cacheSize);
     graph.kvStore(&kv, &vv, &keys, &values, pos, T);
-    // Attention: one job per (token, head).
-    pool->parallelFor(T * cfg.heads, 1, [&](int64_t b, int64_t e) {
+    // Attention over (token, head) rows, about 16 jobs per thread: each
+    // job allocates its row of scores once.
+    int64_t rows = T * cfg.heads;
+    pool->parallelFor(rows, std::max<int64_t>(1, rows / (16 * pool->size())),
+                      [&](int64_t b, int64_t e) {
       std::vector<float> scores(pos + T);
       Floats s = view(scores.data(), pos + T), qc = qv, out = attv;
       MemRef<void> kc = keys, vc = values;

@@ -321,7 +321,9 @@ int bench(const model::Model &m, const Options &o) {
   auto seconds = [](clock::time_point a) {
     return std::chrono::duration<double>(clock::now() - a).count();
   };
-  e.eval(prompt.data(), std::min<int64_t>(o.pp, 16), 0, logits.data(), false);
+  // Warm-up with the whole prompt: the runtime's buffers reach their size
+  // before timing (llama.cpp allocates its compute buffers at load).
+  e.eval(prompt.data(), o.pp, 0, logits.data(), false);
   double pp = 0, tg = 0, ttft = 0;
   for (int64_t r = 0; r < o.repetitions; ++r) {
     auto t0 = clock::now();
