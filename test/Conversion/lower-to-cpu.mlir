@@ -10,12 +10,18 @@
 // shape) however often it is used; the graph function is gone.
 // VNNI-NOT: func.func @graph
 // VNNI: func.func @qc_linear_0(%{{.+}}: memref<?xi8>, %{{.+}}: memref<?xi8>, %{{.+}}: memref<?xf32>, %{{.+}}: memref<?xi32>, %{{.+}}: memref<?xf32>, %{{.+}}: index, %{{.+}}: index, %{{.+}}: index) attributes {llvm.emit_c_interface, qc.kernel = "Q4_0:32x64@q8"}
-// Token tiles take sixteen rows at once; the accumulators start at
-// -8 * sum(x) per (token, block), computed once per tile (16 x 2 values).
-// VNNI: %[[ZS:.+]] = memref.alloca() : memref<32xi32>
+// Token tiles take sixteen rows at once. Per span of up to eight tiles the
+// accumulators' start values, -8 * sum(x) per (token, block), are computed
+// once (room for 128 x 2); per block of sixteen rows the codes are decoded
+// once into chunk vectors (lane i: four codes of row i) that every tile of
+// the span reads.
+// VNNI: %[[ZS:.+]] = memref.alloca() : memref<256xi32>
+// VNNI: %[[DC:.+]] = memref.alloca() {alignment = 64 : i64} : memref<1024xi8>
 // VNNI: arith.muli %{{.+}}, %c-8_i32 : i32
-// VNNI: memref.store %{{.+}}, %[[ZS]][%{{.+}}] : memref<32xi32>
-// VNNI: %[[Z:.+]] = memref.load %[[ZS]][%{{.+}}] : memref<32xi32>
+// VNNI: memref.store %{{.+}}, %[[ZS]][%{{.+}}] : memref<256xi32>
+// VNNI: vector.store %{{.+}}, %[[DC]][%{{.+}}] : memref<1024xi8>, vector<64xi8>
+// VNNI: vector.load %[[DC]][%{{.+}}] : memref<1024xi8>, vector<64xi8>
+// VNNI: %[[Z:.+]] = memref.load %[[ZS]][%{{.+}}] : memref<256xi32>
 // VNNI: vector.broadcast %[[Z]] : i32 to vector<16xi32>
 // VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // Single tokens, one row at a time:
@@ -185,21 +191,22 @@ module {
 // and dmin. Group by group below AVX-512.
 // Sixteen rows or more: token tiles take the 16-row block kernel. A
 // format with minimums gets dx * sum(x) per (token, group of 32) once per
-// tile (16 x 8 floats), which each group minimum meets in an FMA. On
+// span of tiles (room for 128 x 8 floats), which each group minimum meets
+// in an FMA. On
 // AVX-512 Q4_K takes one activation scale per 256 weights ("@q8k", Q8_K's
 // granularity), quantized by its own kernel.
 // The rows' packed bytes are transposed (32 from 16 + 32p serve groups 2p
 // and 2p + 1), then masked (low nibbles) or shifted and masked (high).
 // VNNI: qc.kernel = "Q4_K:16x256@q8k"
-// VNNI: %[[MF:.+]] = memref.alloca() : memref<128xf32>
+// VNNI: %[[MF:.+]] = memref.alloca() : memref<1024xf32>
 // VNNI: arith.sitofp %{{.+}} : i32 to f32
-// VNNI: memref.store %{{.+}}, %[[MF]][%{{.+}}] : memref<128xf32>
+// VNNI: memref.store %{{.+}}, %[[MF]][%{{.+}}] : memref<1024xf32>
 // VNNI: vector.load %{{.+}} : memref<?xi8>, vector<32xi8>
 // VNNI: arith.andi %{{.+}}, %{{.+}} : vector<16xi32>
 // VNNI: %[[HI:.+]] = arith.shrui %{{.+}}, %{{.+}} : vector<16xi32>
 // VNNI: arith.andi %[[HI]], %{{.+}} : vector<16xi32>
 // VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
-// VNNI: %[[F:.+]] = memref.load %[[MF]][%{{.+}}] : memref<128xf32>
+// VNNI: %[[F:.+]] = memref.load %[[MF]][%{{.+}}] : memref<1024xf32>
 // VNNI: %[[B:.+]] = vector.broadcast %[[F]] : f32 to vector<16xf32>
 // VNNI: vector.fma %{{.+}}, %[[B]], %{{.+}} : vector<16xf32>
 // VNNI: func.func @qc_quantize_q8k_256({{.*}}qc.kernel = "quantize_q8k:256"
@@ -276,12 +283,16 @@ module {
 // VNNI: vector.shuffle %{{.+}}, %{{.+}} [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3] : vector<4xf32>, vector<4xf32>
 // VNNI-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // VNNI: vector.fma {{.*}} : vector<16xf32>
-// AVX2 keeps the block kernels: no superblock activation buffer (i8), only
-// the tile's accumulator start values (i32).
+// AVX2 keeps the block kernels: no superblock activation buffer, only the
+// span's accumulator start values (i32) and a decoded block of eight rows
+// (32-byte chunk vectors, scales).
 // AVX2: qc.kernel = "Q4_0:8x256@q8"
-// AVX2-NOT: memref.alloca() : memref<{{[0-9]+}}xi8>
-// AVX2: memref.alloca() : memref<128xi32>
-// AVX2-NOT: memref.alloca() : memref<{{[0-9]+}}xi8>
+// AVX2-NOT: memref.alloca() {{.*}}xi8>
+// AVX2: memref.alloca() : memref<1024xi32>
+// AVX2-NEXT: memref.alloca() {alignment = 64 : i64} : memref<2048xi8>
+// AVX2-NEXT: memref.alloca() {alignment = 64 : i64} : memref<128xf32>
+// AVX2-NOT: memref.alloca() {{.*}}xi8>
+// AVX2: func.func @qc_quantize_q8_256
 module {
   func.func @graph(%x: tensor<?x256xf32>) -> tensor<?x8xf32> {
     %0 = qc.param "q" : !qc.qtensor<8x256, #qc.gguf<"Q4_0">>

@@ -150,9 +150,13 @@ private:
   void storeRowSums(ArrayRef<Value> accs, ArrayRef<Value> rows, Value t0,
                     int64_t tile);
   void emitRowTileQ8(Value r, Value t0, int64_t tile);
-  void emitRowBlockQ8(Value r, Value t0, int64_t tile);
-  /// Fills blockFactors for the tile at t0 (once; every row block reads it).
-  void emitBlockFactors(Value t0, int64_t tile);
+  void emitDecodeRowBlock(Value r);
+  void emitRowBlockQ8(Value r, Value t0, Value f0, int64_t tile);
+  /// Fills blockFactors for `count` tokens from t0 (once; every row block
+  /// reads them).
+  void emitBlockFactors(Value t0, Value count);
+  /// Token tiles the block kernels take per decode of a row block.
+  static constexpr int64_t kSpanTiles = 8;
   /// Q4_K: group 2p + h is the low (h = 0) or high nibbles of the 32 code
   /// bytes from 16 + 32p.
   bool pairedGroups() const { return L.kScales && L.bits == 4 && L.blockBytes == 144; }
@@ -239,6 +243,9 @@ private:
   /// as f32 for formats with a minimum (its factor), else -zero * sum(x) as
   /// i32 (the integer accumulator's start value).
   Value blockFactors;
+  /// Block kernels: a decoded row block's code vectors and its scale and
+  /// minimum vectors per group.
+  Value decodedCodes, decodedScales;
   /// K-quant scale and minimum vectors of a block, by its address value.
   llvm::DenseMap<void *, std::pair<Value, Value>> kScaleCache;
 };
@@ -671,25 +678,26 @@ void KernelEmitter::emitRowTileQ8(Value r, Value t0, int64_t tile) {
   }
 }
 
-void KernelEmitter::emitBlockFactors(Value t0, int64_t tile) {
+void KernelEmitter::emitBlockFactors(Value t0, Value count) {
   int64_t blocks = (K + 31) / 32;
-  auto loop = scf::ForOp::create(b, idx(0), idx(blocks), idx(1));
+  auto tokens = scf::ForOp::create(b, idx(0), count, idx(1));
   OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(tokens.getBody());
+  Value j = tokens.getInductionVar(), t = add(t0, j);
+  auto loop = scf::ForOp::create(b, idx(0), idx(blocks), idx(1));
   b.setInsertionPointToStart(loop.getBody());
   Value blk = loop.getInductionVar();
-  for (int64_t j = 0; j < tile; ++j) {
-    Value at = add(mul(add(t0, idx(j)), idx(blocks)), blk);
-    Value sum = add(memref::LoadOp::create(b, xs, ValueRange{mul(at, idx(2))}),
-                    memref::LoadOp::create(b, xs, ValueRange{add(mul(at, idx(2)), idx(1))}));
-    Value factor;
-    if (hasMinimum()) {
-      Value dx = loadDx(add(t0, idx(j)), mul(blk, idx(32)));
-      factor = arith::MulFOp::create(b, dx, arith::SIToFPOp::create(b, b.getF32Type(), sum));
-    } else {
-      factor = mul(sum, arith::ConstantIntOp::create(b, b.getI32Type(), -L.zero));
-    }
-    memref::StoreOp::create(b, factor, blockFactors, ValueRange{add(idx(j * blocks), blk)});
+  Value at = add(mul(t, idx(blocks)), blk);
+  Value sum = add(memref::LoadOp::create(b, xs, ValueRange{mul(at, idx(2))}),
+                  memref::LoadOp::create(b, xs, ValueRange{add(mul(at, idx(2)), idx(1))}));
+  Value factor;
+  if (hasMinimum()) {
+    Value dx = loadDx(t, mul(blk, idx(32)));
+    factor = arith::MulFOp::create(b, dx, arith::SIToFPOp::create(b, b.getF32Type(), sum));
+  } else {
+    factor = mul(sum, arith::ConstantIntOp::create(b, b.getI32Type(), -L.zero));
   }
+  memref::StoreOp::create(b, factor, blockFactors, ValueRange{add(mul(j, idx(blocks)), blk)});
 }
 
 /// Q4_0's block: f16 scale, weights 0..15 in the low nibbles of 16 bytes
@@ -703,55 +711,50 @@ static bool isQ4_0(const BlockLayout &L) {
   return q;
 }
 
-/// blockRows() rows at once for a tile of tokens (groups of 32): each row's
-/// block is decoded to unsigned codes and the rows x 8 matrix of 4-byte
-/// chunks is transposed, so chunk q of all rows meets four bytes of x
-/// broadcast in one vpdpbusd and the lanes of the result are the rows' sums: no
-/// horizontal sums, scales as vectors, and the zero point enters as the
-/// accumulator's start value, -zero * sum(x).
-void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
+/// Decodes the blockRows() rows from r for the block kernels: each row's
+/// groups of 32 to unsigned codes, the rows x 8 matrix of 4-byte chunks
+/// transposed, so chunk q of all rows is one vector (lane i: row i), stored
+/// per group in decodedCodes; the rows' scales (and minimums) per group as
+/// vectors in decodedScales. Once per call and row block: every tile of
+/// tokens reads it (decoding was a third of the work when tiles repeated it).
+void KernelEmitter::emitDecodeRowBlock(Value r) {
   const int64_t R = blockRows();
   int64_t S = L.subBlocks, groups = (K + 32 * S - 1) / (32 * S);
-  int64_t Kp = (K + 31) / 32 * 32;
   auto f32s = VectorType::get({R}, b.getF32Type());
-  auto i32s = VectorType::get({R}, b.getI32Type());
   auto i8s = VectorType::get({32}, b.getI8Type());       // one row's group
   auto chunkType = VectorType::get({8}, b.getI32Type()); // its 4-byte chunks
   auto laneBytes = VectorType::get({4 * R}, b.getI8Type());
   SmallVector<Value> rowBase;
   for (int64_t i = 0; i < R; ++i)
     rowBase.push_back(rowBaseOf(b, L, add(r, idx(i)), K));
-  SmallVector<Value> init(tile, f32Zeros(R));
-  auto loop = scf::ForOp::create(b, idx(0), idx(groups), idx(1), init);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value g = loop.getInductionVar();
-    SmallVector<Value> next(loop.getRegionIterArgs());
-    SmallVector<Value> blockBases;
-    for (int64_t i = 0; i < R; ++i)
-      blockBases.push_back(blockBaseOf(rowBase[i], g));
-    // K-quants: every row's eight group scales (and minimums) as lanes,
-    // transposed into one vector of the rows' values per group.
-    SmallVector<Value> kScales, kMins;
-    if (L.kScales) {
-      SmallVector<Value> rowScales, rowMins;
-      for (Value base : blockBases) {
-        blockScale(base, 0);
-        auto [d, m] = kScaleCache[base.getAsOpaquePointer()];
-        rowScales.push_back(d);
-        rowMins.push_back(m);
-      }
-      kScales = transpose(rowScales);
-      kMins = transpose(rowMins);
+  auto loop = scf::ForOp::create(b, idx(0), idx(groups), idx(1));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value g = loop.getInductionVar();
+  SmallVector<Value> blockBases;
+  for (int64_t i = 0; i < R; ++i)
+    blockBases.push_back(blockBaseOf(rowBase[i], g));
+  // K-quants: every row's eight group scales (and minimums) as lanes,
+  // transposed into one vector of the rows' values per group.
+  SmallVector<Value> kScales, kMins;
+  if (L.kScales) {
+    SmallVector<Value> rowScales, rowMins;
+    for (Value base : blockBases) {
+      blockScale(base, 0);
+      auto [d, m] = kScaleCache[base.getAsOpaquePointer()];
+      rowScales.push_back(d);
+      rowMins.push_back(m);
     }
-    // Nibble formats transpose the packed bytes, not the decoded codes: a
-    // Q4_0 block's 16 bytes hold its low and high halves, and Q4_K's 32
-    // bytes from 16 + 32p the groups 2p (low nibbles) and 2p + 1 (high).
-    // Half the shuffles, then a mask (and a shift) per chunk.
-    int64_t packedWords = isQ4_0(L) ? 4 : pairedGroups() ? 8 : 0;
-    SmallVector<Value> packed;
-    for (int sub = 0; sub < S; ++sub) {
+    kScales = transpose(rowScales);
+    kMins = transpose(rowMins);
+  }
+  // Nibble formats transpose the packed bytes, not the decoded codes: a
+  // Q4_0 block's 16 bytes hold its low and high halves, and Q4_K's 32
+  // bytes from 16 + 32p the groups 2p (low nibbles) and 2p + 1 (high).
+  // Half the shuffles, then a mask (and a shift) per chunk.
+  int64_t packedWords = isQ4_0(L) ? 4 : pairedGroups() ? 8 : 0;
+  SmallVector<Value> packed;
+  for (int sub = 0; sub < S; ++sub) {
     SmallVector<Value> chunks, scales, mins;
     for (int64_t i = 0; i < R; ++i) {
       Value blockBase = blockBases[i];
@@ -787,16 +790,57 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
       for (Value chunk : transpose(chunks))
         W.push_back(vector::BitCastOp::create(b, laneBytes, chunk));
     }
+    Value group = add(mul(g, idx(S)), idx(sub));
+    for (int64_t q = 0; q < 8; ++q)
+      vector::StoreOp::create(b, W[q], decodedCodes,
+                              ValueRange{mul(add(mul(group, idx(8)), idx(q)), idx(4 * R))});
     Value dvec = L.kScales ? kScales[sub]
                            : vector::FromElementsOp::create(b, f32s, scales).getResult();
     Value mvec = L.kScales ? kMins[sub]
                  : mins.empty() ? Value()
                                 : vector::FromElementsOp::create(b, f32s, mins).getResult();
-    Value k0 = mul(add(mul(g, idx(S)), idx(sub)), idx(32));
+    vector::StoreOp::create(b, dvec, decodedScales, ValueRange{mul(group, idx(2 * R))});
+    if (mvec)
+      vector::StoreOp::create(b, mvec, decodedScales,
+                              ValueRange{add(mul(group, idx(2 * R)), idx(R))});
+  }
+}
+
+/// A tile of tokens against the decoded row block at r (emitDecodeRowBlock):
+/// chunk q of all rows meets four bytes of x broadcast in one vpdpbusd and
+/// the lanes of the result are the rows' sums: no horizontal sums, scales as
+/// vectors, and the zero point enters as the accumulator's start value,
+/// -zero * sum(x). Token t0 + j's factors are row f0 + j of blockFactors.
+void KernelEmitter::emitRowBlockQ8(Value r, Value t0, Value f0, int64_t tile) {
+  const int64_t R = blockRows();
+  int64_t Kp = (K + 31) / 32 * 32, blocks = Kp / 32;
+  auto f32s = VectorType::get({R}, b.getF32Type());
+  auto i32s = VectorType::get({R}, b.getI32Type());
+  auto laneBytes = VectorType::get({4 * R}, b.getI8Type());
+  SmallVector<Value> init(tile, f32Zeros(R));
+  auto loop = scf::ForOp::create(b, idx(0), idx(blocks), idx(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value group = loop.getInductionVar();
+    SmallVector<Value> next(loop.getRegionIterArgs());
+    SmallVector<Value> W;
+    for (int64_t q = 0; q < 8; ++q)
+      W.push_back(vector::LoadOp::create(
+          b, laneBytes, decodedCodes,
+          ValueRange{mul(add(mul(group, idx(8)), idx(q)), idx(4 * R))}));
+    Value dvec = vector::LoadOp::create(b, f32s, decodedScales,
+                                        ValueRange{mul(group, idx(2 * R))});
+    Value mvec = hasMinimum() ? vector::LoadOp::create(
+                                    b, f32s, decodedScales,
+                                    ValueRange{add(mul(group, idx(2 * R)), idx(R))})
+                                    .getResult()
+                              : Value();
+    Value k0 = mul(group, idx(32));
     for (int64_t j = 0; j < tile; ++j) {
       Value t = add(t0, idx(j));
       Value base = add(mul(t, idx(Kp)), k0);
-      Value factorAt = add(idx(j * (Kp / 32)), arith::DivUIOp::create(b, k0, idx(32)));
+      Value factorAt = add(mul(add(f0, idx(j)), idx(blocks)), group);
       Value acc =
           mvec ? i32Splat(R, 0)
                : vector::BroadcastOp::create(
@@ -822,7 +866,6 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, int64_t tile) {
                                     vector::BroadcastOp::create(b, f32s, xsum), out);
       }
       next[j] = out;
-    }
     }
     scf::YieldOp::create(b, next);
   }
@@ -1290,10 +1333,19 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     // the stack's offset within a line varies from process to process).
     superActs = memref::AllocaOp::create(b, MemRefType::get({actBytes}, b.getI8Type()),
                                          b.getI64IntegerAttr(64));
-  if (q8 && L.group == 32 && !plans[0] && N >= blockRows())
+  bool blockKernels = q8 && L.group == 32 && !plans[0] && N >= blockRows();
+  if (blockKernels) {
+    int64_t groups = (K + 31) / 32;
     blockFactors = memref::AllocaOp::create(
-        b, MemRefType::get({tokenTile() * ((K + 31) / 32)},
+        b, MemRefType::get({kSpanTiles * tokenTile() * groups},
                            hasMinimum() ? Type(b.getF32Type()) : Type(b.getI32Type())));
+    decodedCodes = memref::AllocaOp::create(
+        b, MemRefType::get({groups * 8 * 4 * blockRows()}, b.getI8Type()),
+        b.getI64IntegerAttr(64));
+    decodedScales = memref::AllocaOp::create(
+        b, MemRefType::get({groups * 2 * blockRows()}, b.getF32Type()),
+        b.getI64IntegerAttr(64));
+  }
   if (L.kind == BlockLayout::Trits && actBytes) {
     if (avx512() && L.codebook.size() <= 32) {
       auto f32x16 = VectorType::get({16}, b.getF32Type());
@@ -1314,7 +1366,38 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
   // for L2).
   Value Tt = arith::MulIOp::create(
       b, arith::DivUIOp::create(b, T, idx(tokenTile())), idx(tokenTile()));
-  for (auto [from, to, tile] : {std::tuple{idx(0), Tt, tokenTile()},
+  if (blockKernels) {
+    // Spans of up to kSpanTiles tiles: their factors, then per block of
+    // rows one decode that every tile of the span reads; the rows past the
+    // last whole block row by row.
+    int64_t tile = tokenTile(), span = kSpanTiles * tile;
+    Value r8 = add(r0, mul(arith::DivUIOp::create(
+                               b, arith::SubIOp::create(b, r1, r0), idx(blockRows())),
+                           idx(blockRows())));
+    auto spans = scf::ForOp::create(b, idx(0), Tt, idx(span));
+    OpBuilder::InsertionGuard outer(b);
+    b.setInsertionPointToStart(spans.getBody());
+    Value s0 = spans.getInductionVar();
+    Value s1 = arith::MinUIOp::create(b, Tt, add(s0, idx(span)));
+    emitBlockFactors(s0, arith::SubIOp::create(b, s1, s0));
+    auto blocks = scf::ForOp::create(b, r0, r8, idx(blockRows()));
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(blocks.getBody());
+      Value r = blocks.getInductionVar();
+      emitDecodeRowBlock(r);
+      auto tiles = scf::ForOp::create(b, s0, s1, idx(tile));
+      b.setInsertionPointToStart(tiles.getBody());
+      Value t0 = tiles.getInductionVar();
+      emitRowBlockQ8(r, t0, arith::SubIOp::create(b, t0, s0), tile);
+    }
+    auto rest = scf::ForOp::create(b, r8, r1, idx(1));
+    b.setInsertionPointToStart(rest.getBody());
+    auto tiles = scf::ForOp::create(b, s0, s1, idx(tile));
+    b.setInsertionPointToStart(tiles.getBody());
+    emitRowTileQ8(rest.getInductionVar(), tiles.getInductionVar(), tile);
+  }
+  for (auto [from, to, tile] : {std::tuple{blockKernels ? Tt : idx(0), Tt, tokenTile()},
                                 std::tuple{Tt, T, int64_t(1)}}) {
     auto tiles = scf::ForOp::create(b, from, to, idx(tile));
     const std::optional<SuperPlan> &plan = plans[tile == 1];
@@ -1344,20 +1427,6 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
           emitRowTileF32(rows, tiles.getInductionVar(), tile);
       }
       first = rEnd;
-    }
-    if (!plan && q8 && L.group == 32 && tile > 1 && N >= blockRows()) {
-      emitBlockFactors(tiles.getInductionVar(), tile);
-      // Whole blocks of rows, then the rest row by row.
-      Value r8 = add(r0, mul(arith::DivUIOp::create(
-                                 b, arith::SubIOp::create(b, r1, r0), idx(blockRows())),
-                             idx(blockRows())));
-      auto blocks = scf::ForOp::create(b, r0, r8, idx(blockRows()));
-      {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(blocks.getBody());
-        emitRowBlockQ8(blocks.getInductionVar(), tiles.getInductionVar(), tile);
-      }
-      first = r8;
     }
     auto rows = scf::ForOp::create(b, first, r1, idx(1));
     b.setInsertionPointToStart(rows.getBody());
