@@ -13,6 +13,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <algorithm>
 #include <set>
 
 namespace mlir::qc {
@@ -87,8 +88,7 @@ public:
   /// scale (32, or 256 for the integer K-quant kernels).
   KernelEmitter(ImplicitLocOpBuilder &b, const BlockLayout &L, int64_t rows,
                 int64_t cols, Target target, int64_t actBlock)
-      : b(b), L(L), N(rows), K(cols), target(target), q8(actBlock > 0),
-        actBlock(actBlock) {}
+      : b(b), L(L), N(rows), K(cols), target(target), actBlock(actBlock) {}
 
   func::FuncOp emit(StringRef name, StringRef key, ModuleOp module);
 
@@ -157,6 +157,8 @@ private:
   void emitBlockFactors(Value t0, Value count);
   /// Token tiles the block kernels take per decode of a row block.
   static constexpr int64_t kSpanTiles = 8;
+  /// Whether the kernel takes int8 activations.
+  bool q8() const { return actBlock > 0; }
   /// Q4_K: group 2p + h is the low (h = 0) or high nibbles of the 32 code
   /// bytes from 16 + 32p.
   bool pairedGroups() const { return L.kScales && L.bits == 4 && L.blockBytes == 144; }
@@ -187,7 +189,7 @@ private:
   /// eight tokens over row pairs (their activations stream from the cache
   /// once for both rows).
   int64_t tokenTile() const {
-    if (!q8)
+    if (!q8())
       return avx512() ? 6 : 8;
     return L.kind == BlockLayout::Trits && superPlan(16) ? 8 : 16;
   }
@@ -231,13 +233,12 @@ private:
   const BlockLayout &L;
   int64_t N, K;
   Target target;
-  bool q8;
   int64_t actBlock;
   Value w, x, xq, xd, xs, y, T, tensorScale, codebook;
   /// Superblock kernels: the tile's rearranged activations, and the ternary
   /// codebook times the tensor scale as two registers (AVX-512).
   Value superActs, scaledCodebook[2];
-  /// Block-row kernels: per (token of the tile, group of 32), dx * sum(x)
+  /// Block kernels: per (token of the span, group of 32), dx * sum(x)
   /// as f32 for formats with a minimum (its factor), else -zero * sum(x) as
   /// i32 (the integer accumulator's start value).
   Value blockFactors;
@@ -877,7 +878,7 @@ void KernelEmitter::emitRowBlockQ8(Value r, Value t0, Value f0, int64_t tile) {
 static int64_t kGroup(int64_t v, int64_t h) { return v / 2 * 4 + 2 * h + v % 2; }
 
 std::optional<SuperPlan> KernelEmitter::superPlan(int64_t tile) const {
-  if (!q8)
+  if (!q8())
     return std::nullopt;
   int64_t V = vectorBytes(), G4 = V / 4;
   SuperPlan p;
@@ -1281,7 +1282,7 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
   auto floats = MemRefType::get({ShapedType::kDynamic}, b.getF32Type());
   auto ints = MemRefType::get({ShapedType::kDynamic}, b.getI32Type());
   Type index = b.getIndexType();
-  SmallVector<Type> args = q8 ? SmallVector<Type>{bytes, bytes, floats, ints,
+  SmallVector<Type> args = q8() ? SmallVector<Type>{bytes, bytes, floats, ints,
                                                   floats, index, index, index}
                               : SmallVector<Type>{bytes, floats, floats, index,
                                                   index, index};
@@ -1293,7 +1294,7 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
   b.setInsertionPointToStart(entry);
   w = entry->getArgument(0);
   unsigned i = 1;
-  if (q8) {
+  if (q8()) {
     xq = entry->getArgument(i++);
     xd = entry->getArgument(i++);
     xs = entry->getArgument(i++);
@@ -1332,7 +1333,7 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     // the stack's offset within a line varies from process to process).
     superActs = memref::AllocaOp::create(b, MemRefType::get({actBytes}, b.getI8Type()),
                                          b.getI64IntegerAttr(64));
-  bool blockKernels = q8 && L.group == 32 && !plans[0] && N >= blockRows();
+  bool blockKernels = q8() && L.group == 32 && !plans[0] && N >= blockRows();
   if (blockKernels) {
     int64_t groups = (K + 31) / 32;
     blockFactors = memref::AllocaOp::create(
@@ -1408,7 +1409,7 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     // Token tiles take float rows floatTileRows() and superblock rows two
     // at a time: each activation load feeds all of them. A single token
     // reads one row at a time (two streams measured slower there).
-    if (((!q8 && L.kind == BlockLayout::Float) || plan) && tile > 1) {
+    if (((!q8() && L.kind == BlockLayout::Float) || plan) && tile > 1) {
       int64_t step = plan ? 2 : floatTileRows();
       Value rEnd = add(r0, mul(arith::DivUIOp::create(
                                    b, arith::SubIOp::create(b, r1, r0), idx(step)),
@@ -1431,7 +1432,7 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     b.setInsertionPointToStart(rows.getBody());
     if (plan)
       emitRowSuperQ8(*plan, {rows.getInductionVar()}, tiles.getInductionVar(), tile);
-    else if (q8)
+    else if (q8())
       emitRowTileQ8(rows.getInductionVar(), tiles.getInductionVar(), tile);
     else
       emitRowTileF32({rows.getInductionVar()}, tiles.getInductionVar(), tile);
@@ -1590,10 +1591,11 @@ struct QCLowerToCPUPass
         quantizations.insert({actBlock, u.cols});
     }
     // The activation quantization every q8 kernel's input needs.
-    for (auto [block, K] : quantizations)
-      emitQuantizeQ8(b, K, block,
-                     (block == 256 ? "qc_quantize_q8k_" : "qc_quantize_q8_") +
-                         std::to_string(K));
+    for (auto [block, K] : quantizations) {
+      std::string name = "qc_" + quantizeKey(block, K);
+      std::replace(name.begin(), name.end(), ':', '_');
+      emitQuantizeQ8(b, K, block, name);
+    }
     // The runtime runs the graph through the kernels.
     for (func::FuncOp f : graphs)
       f.erase();
