@@ -1,6 +1,8 @@
 //===- Quantize.cpp -------------------------------------------------------===//
 #include "qc/Analysis/Quantize.h"
 
+#include <algorithm>
+
 namespace qc {
 
 bool parseQuantMethod(const std::string &text, QuantMethod &method) {
@@ -15,40 +17,73 @@ bool parseQuantMethod(const std::string &text, QuantMethod &method) {
   return true;
 }
 
-model::Tensor quantizeTensor(const model::Tensor &t, const std::string &format,
-                             QuantMethod method, const float *importance,
-                             const double *hessian) {
-  auto parsed = formats::parseFormatName(format);
+model::TensorSpec quantizedSpec(const model::Tensor &t,
+                                const std::string &format) {
   auto codec = formats::makeCodec(format);
-  if (!parsed || !codec)
+  if (!codec)
     throw model::FormatError("unknown format '" + format + "'");
-  std::vector<float> w = t.toFloats();
-  model::Tensor out;
-  out.name = t.name;
-  out.shape = t.shape;
-  out.format = codec->name();
   int64_t bytes = codec->packedBytes(t.rows(), t.cols());
   if (bytes < 0)
     throw model::FormatError("tensor '" + t.name + "' (" +
                              std::to_string(t.cols()) + " wide) cannot be " +
                              format + ": " + codec->checkRowLength(t.cols()));
-  out.bytes.resize(size_t(bytes));
-  std::string why;
-  if (method == QuantMethod::GPTQ && hessian &&
-      parsed->kind != formats::FormatName::GGML)
-    why = codec->quantizeGPTQ(w.data(), t.rows(), t.cols(), hessian, {},
-                              out.bytes.data());
-  else if (method == QuantMethod::Imatrix && hessian &&
-           parsed->kind != formats::FormatName::GGML)
-    why = codec->quantizeGroupHessian(w.data(), t.rows(), t.cols(), hessian,
-                                      out.bytes.data());
-  else
-    why = codec->quantize(w.data(), t.rows(), t.cols(),
-                          method == QuantMethod::RTN ? nullptr : importance,
-                          out.bytes.data());
-  if (!why.empty())
-    throw model::FormatError("tensor '" + t.name + "' to " + format + ": " +
-                             why);
+  return {t.name, t.shape, codec->name(), uint64_t(bytes)};
+}
+
+void quantizeTensorInto(const model::Tensor &t, const std::string &format,
+                        QuantMethod method, const float *importance,
+                        const double *hessian, uint8_t *out) {
+  auto parsed = formats::parseFormatName(format);
+  auto codec = formats::makeCodec(format);
+  auto source = formats::makeCodec(t.format);
+  if (!parsed || !codec)
+    throw model::FormatError("unknown format '" + format + "'");
+  if (!source)
+    throw model::FormatError("tensor '" + t.name + "': no codec for format '" +
+                             t.format + "'");
+  bool gptq = method == QuantMethod::GPTQ && hessian &&
+              parsed->kind != formats::FormatName::GGML;
+  bool groupHessian = method == QuantMethod::Imatrix && hessian &&
+                      parsed->kind != formats::FormatName::GGML;
+  int64_t rows = t.rows(), cols = t.cols();
+  // Rows are independent unless the format has a per-tensor header or GPTQ
+  // factors H once for all rows: then the tensor goes whole, otherwise in
+  // chunks of about 16 MiB of floats, so a 128k-row embedding never exists
+  // as f32 all at once.
+  int64_t step = rows;
+  if (!gptq && codec->headerBytes() == 0 && source->headerBytes() == 0)
+    step = std::max<int64_t>(1, (int64_t(4) << 20) / std::max<int64_t>(1, cols));
+  int64_t inRow = source->rowBytes(cols), outRow = codec->rowBytes(cols);
+  std::vector<float> w;
+  for (int64_t r0 = 0; r0 < rows; r0 += step) {
+    int64_t n = std::min(step, rows - r0);
+    w.resize(size_t(n * cols));
+    source->dequantize(t.data() + source->headerBytes() + r0 * inRow, n, cols,
+                       w.data());
+    uint8_t *dst = out + (step == rows ? 0 : r0 * outRow);
+    std::string why =
+        gptq ? codec->quantizeGPTQ(w.data(), n, cols, hessian, {}, dst)
+        : groupHessian
+            ? codec->quantizeGroupHessian(w.data(), n, cols, hessian, dst)
+            : codec->quantize(w.data(), n, cols,
+                              method == QuantMethod::RTN ? nullptr : importance,
+                              dst);
+    if (!why.empty())
+      throw model::FormatError("tensor '" + t.name + "' to " + format + ": " +
+                               why);
+  }
+}
+
+model::Tensor quantizeTensor(const model::Tensor &t, const std::string &format,
+                             QuantMethod method, const float *importance,
+                             const double *hessian) {
+  model::TensorSpec spec = quantizedSpec(t, format);
+  model::Tensor out;
+  out.name = t.name;
+  out.shape = t.shape;
+  out.format = spec.format;
+  out.bytes.resize(size_t(spec.bytes));
+  quantizeTensorInto(t, format, method, importance, hessian, out.bytes.data());
   return out;
 }
 

@@ -56,6 +56,7 @@ public:
       if (view) {
         t.view = file.data() + info.offset;
         t.viewSize = info.size;
+        t.fileBacked = true;
       } else {
         t.bytes.assign(file.data() + info.offset,
                        file.data() + info.offset + info.size);

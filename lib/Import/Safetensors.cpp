@@ -40,11 +40,6 @@ struct DType {
 };
 const DType kDTypes[] = {{"F32", 4}, {"F16", 2}, {"BF16", 2}, {"U8", 1}};
 
-/// Bytes per element of a stored format; 1 for packed blobs.
-int elementBytes(const std::string &format) {
-  return format == "F32" ? 4 : format == "F16" || format == "BF16" ? 2 : 1;
-}
-
 std::string number(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.0f", v);
@@ -119,6 +114,7 @@ void readSafetensorsFile(const std::string &path,
     if (keep) {
       t.view = file.data() + dataStart + begin;
       t.viewSize = end - begin;
+      t.fileBacked = true;
     } else {
       t.bytes.assign(file.data() + dataStart + begin,
                      file.data() + dataStart + end);
@@ -159,16 +155,22 @@ void readSafetensorsFile(const std::string &path,
 
 /// Permutes Q/K rows from Hugging Face's rotate-half layout to GGUF's
 /// interleaved one (as llama.cpp's converter does), so one RoPE serves both.
+/// Rows move as bytes in their stored type (BF16 stays BF16).
 void permuteForRope(Tensor &t, int64_t heads) {
-  std::vector<float> w = t.toFloats();
-  int64_t rows = t.shape[0], cols = t.shape[1], hd = rows / heads;
-  std::vector<float> out(w.size());
+  int64_t rows = t.shape[0], hd = rows / heads;
+  uint64_t rowBytes = t.size() / uint64_t(rows);
+  std::vector<uint8_t> out(t.size());
+  const uint8_t *in = t.data();
   for (int64_t h = 0; h < heads; ++h)
     for (int64_t i = 0; i < hd / 2; ++i)
       for (int64_t half = 0; half < 2; ++half)
-        std::copy_n(&w[(h * hd + half * hd / 2 + i) * cols], cols,
-                    &out[(h * hd + 2 * i + half) * cols]);
-  t = Tensor::fromFloats(t.name, t.shape, out.data());
+        std::memcpy(&out[(h * hd + 2 * i + half) * rowBytes],
+                    in + (h * hd + half * hd / 2 + i) * rowBytes, rowBytes);
+  releasePages(t);
+  t.view = nullptr;
+  t.viewSize = 0;
+  t.fileBacked = false;
+  t.bytes = std::move(out);
 }
 
 std::string ggufName(const std::string &hf) {
@@ -229,7 +231,7 @@ double configReal(const Json &cfg, const char *key, double def,
   return v->number;
 }
 
-Model readHuggingFace(const std::string &dir) {
+Model readHuggingFace(const std::string &dir, bool mapWeights) {
   std::string cfgPath = dir + "/config.json";
   Json cfg = parseJson(readText(cfgPath), cfgPath);
   Model m;
@@ -281,9 +283,13 @@ Model readHuggingFace(const std::string &dir) {
   } else {
     shards.push_back("model.safetensors");
   }
+  // Mapped, every shard stays open for the model's lifetime.
+  auto mappings = std::make_shared<std::vector<std::shared_ptr<const void>>>();
   for (const std::string &shard : shards) {
     std::map<std::string, Tensor> raw;
-    readSafetensorsFile(dir + "/" + shard, raw, m.metadata);
+    mappings->emplace_back();
+    readSafetensorsFile(dir + "/" + shard, raw, m.metadata,
+                        mapWeights ? &mappings->back() : nullptr);
     for (auto &[name, t] : raw) {
       std::string gguf = ggufName(name);
       if (gguf.empty())
@@ -294,6 +300,8 @@ Model readHuggingFace(const std::string &dir) {
       m.tensors[gguf] = std::move(t);
     }
   }
+  if (mapWeights)
+    m.mapping = mappings;
   c.tiedOutput = (tied && tied->boolean) || !m.has("output.weight");
   if (c.arch == "llama")
     for (auto &[name, t] : m.tensors) {
@@ -374,29 +382,6 @@ Model readQcArchive(const std::string &path, bool mapWeights) {
   return m;
 }
 
-std::string jsonString(const std::string &s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += char(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += char(c);
-    }
-  }
-  return out + "\"";
-}
-
-std::string jsonFloat(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
 } // namespace
 
 /// A Hugging Face tokenizer.json of type BPE: vocabulary and merges. Byte-
@@ -469,120 +454,12 @@ Vocabulary readTokenizerJson(const std::string &path, int64_t vocabSize) {
 Model readSafetensorsModel(const std::string &path, bool mapWeights) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    return readHuggingFace(path);
+    return readHuggingFace(path, mapWeights);
   if (path.size() > 5 && path.compare(path.size() - 5, 5, ".json") == 0)
-    return readHuggingFace(directoryOf(path));
+    return readHuggingFace(directoryOf(path), mapWeights);
   if (exists(directoryOf(path) + "/config.json"))
-    return readHuggingFace(directoryOf(path));
+    return readHuggingFace(directoryOf(path), mapWeights);
   return readQcArchive(path, mapWeights);
-}
-
-void writeFileAtomically(const std::string &path, const std::string &bytes) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f)
-      throw FormatError(path + ": cannot create " + tmp);
-    f.write(bytes.data(), std::streamsize(bytes.size()));
-    f.flush();
-    if (!f) {
-      std::remove(tmp.c_str());
-      throw FormatError(path + ": write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw FormatError(path + ": cannot rename " + tmp + " into place");
-  }
-}
-
-void writeArchive(const Model &m, const std::string &path) {
-  const Config &c = m.config;
-  std::map<std::string, std::string> meta;
-  meta["qc.config"] =
-      "{\"arch\":" + jsonString(c.arch) + ",\"dim\":" + std::to_string(c.dim) +
-      ",\"hidden\":" + std::to_string(c.hidden) +
-      ",\"layers\":" + std::to_string(c.layers) +
-      ",\"heads\":" + std::to_string(c.heads) +
-      ",\"kv_heads\":" + std::to_string(c.kvHeads) +
-      ",\"vocab\":" + std::to_string(c.vocab) +
-      ",\"context\":" + std::to_string(c.context) +
-      ",\"norm_eps\":" + jsonFloat(c.normEps) +
-      ",\"rope_theta\":" + jsonFloat(c.ropeTheta) +
-      ",\"rope_freq_scale\":" + jsonFloat(c.ropeFreqScale) +
-      ",\"rope_neox\":" + (c.ropeNeox ? "true" : "false") +
-      ",\"tied_output\":" + (c.tiedOutput ? "true" : "false") +
-      ",\"qkv_bias\":" + (c.qkvBias ? "true" : "false") + "}";
-  const Vocabulary &v = m.vocab;
-  std::string tokens, scores, types, merges;
-  for (size_t i = 0; i < v.tokens.size(); ++i) {
-    tokens += (i ? "," : "") + jsonString(v.tokens[i]);
-    scores += (i ? "," : "") + jsonFloat(v.scores[i]);
-    types += (i ? "," : "") + std::to_string(int(v.types[i]));
-  }
-  for (size_t i = 0; i < v.merges.size(); ++i)
-    merges += (i ? "," : "") + jsonString(v.merges[i]);
-  const char *kind = v.kind == TokenizerKind::SentencePiece  ? "spm"
-                     : v.kind == TokenizerKind::BytePairGPT2 ? "bpe"
-                                                             : "wordpiece";
-  meta["qc.vocab"] = std::string("{\"kind\":\"") + kind + "\",\"tokens\":[" +
-                     tokens + "],\"scores\":[" + scores + "],\"types\":[" +
-                     types + "],\"merges\":[" + merges +
-                     "],\"bos\":" + std::to_string(v.bos) +
-                     ",\"eos\":" + std::to_string(v.eos) +
-                     ",\"unk\":" + std::to_string(v.unk) +
-                     ",\"add_bos\":" + (v.addBos ? "true" : "false") +
-                     ",\"add_space_prefix\":" +
-                     (v.addSpacePrefix ? "true" : "false") + "}";
-
-  // Widest elements first: every tensor stays aligned to its element size.
-  std::vector<const Tensor *> order;
-  for (const auto &[name, t] : m.tensors)
-    order.push_back(&t);
-  auto width = [](const Tensor *t) { return elementBytes(t->format); };
-  // Ties keep name order (the map's), as a stable sort would.
-  std::sort(order.begin(), order.end(), [&](auto *a, auto *b) {
-    return width(a) != width(b) ? width(a) > width(b) : a->name < b->name;
-  });
-  std::string header = "{";
-  uint64_t offset = 0;
-  for (const Tensor *t : order) {
-    std::string dtype, shape;
-    if (width(t) == 1) {
-      dtype = "U8";
-      shape = std::to_string(t->bytes.size());
-      std::string logical;
-      for (size_t i = 0; i < t->shape.size(); ++i)
-        logical += (i ? "," : "") + std::to_string(t->shape[i]);
-      meta["format:" + t->name] = "{\"format\":" + jsonString(t->format) +
-                                  ",\"shape\":[" + logical + "]}";
-    } else {
-      dtype = t->format;
-      for (size_t i = 0; i < t->shape.size(); ++i)
-        shape += (i ? "," : "") + std::to_string(t->shape[i]);
-    }
-    header += jsonString(t->name) + ":{\"dtype\":\"" + dtype +
-              "\",\"shape\":[" + shape + "],\"data_offsets\":[" +
-              std::to_string(offset) + "," +
-              std::to_string(offset + t->bytes.size()) + "]},";
-    offset += t->bytes.size();
-  }
-  header += "\"__metadata__\":{";
-  bool first = true;
-  for (const auto &[k, val] : meta) {
-    header += (first ? "" : ",") + jsonString(k) + ":" + jsonString(val);
-    first = false;
-  }
-  header += "}}";
-  while ((8 + header.size()) % 64 != 0)
-    header += ' ';
-  std::string out;
-  uint64_t len = header.size();
-  out.append(reinterpret_cast<const char *>(&len), 8);
-  out += header;
-  for (const Tensor *t : order)
-    out.append(reinterpret_cast<const char *>(t->bytes.data()), t->bytes.size());
-  writeFileAtomically(path, out);
 }
 
 } // namespace qc::model

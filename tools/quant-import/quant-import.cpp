@@ -44,7 +44,8 @@ int main(int argc, char **argv) {
       weightsPath.empty() ? defaultWeights(outputPath) : std::string(weightsPath);
   qc::model::Model m;
   try {
-    m = qc::model::readModel(inputPath, tokenizerPath);
+    // Mapped: the archive is written tensor by tensor from the source file.
+    m = qc::model::readModel(inputPath, tokenizerPath, /*mapWeights=*/true);
     qc::model::writeArchive(m, weights);
   } catch (const std::exception &e) {
     std::fprintf(stderr, "quant-import: error: %s\n", e.what());

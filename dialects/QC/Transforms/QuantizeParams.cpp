@@ -1,45 +1,12 @@
 //===- QuantizeParams.cpp -------------------------------------------------===//
 #include "dialects/QC/Transforms/QuantizeParams.h"
 
-#include <chrono>
-#include <cstdio>
-#include <unistd.h>
+#include "qc/Model/Archive.h"
+#include "qc/Support/Progress.h"
+
+#include <optional>
 
 namespace mlir::qc {
-
-namespace {
-
-/// A progress bar on stderr while tensors are quantized (a terminal only:
-/// logs and tests see nothing).
-class ProgressBar {
-public:
-  explicit ProgressBar(size_t total)
-      : total(total), shown(total > 1 && isatty(2)),
-        start(std::chrono::steady_clock::now()) {}
-  ~ProgressBar() {
-    if (shown)
-      std::fprintf(stderr, "\n");
-  }
-  void step(size_t done, llvm::StringRef name) {
-    if (!shown)
-      return;
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
-    int filled = int(30 * done / total);
-    std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu %6.1fs %-40.40s",
-                 filled, "##############################", 30 - filled, "",
-                 done, total, seconds, name.str().c_str());
-    std::fflush(stderr);
-  }
-
-private:
-  size_t total;
-  bool shown;
-  std::chrono::steady_clock::time_point start;
-};
-
-} // namespace
 
 LogicalResult
 quantizeParams(ModuleOp module,
@@ -54,11 +21,29 @@ quantizeParams(ModuleOp module,
     base.resize(base.size() - 12);
   std::string target = out.empty() ? base + ".q.safetensors" : out;
   StatisticsCache stats(module);
-  ProgressBar progress(work.size());
+  // Every entry's size is known before any tensor is quantized, so the
+  // archive streams: one tensor quantized, written and dropped at a time.
+  std::map<std::string, std::string> formatOf;
+  for (auto [param, format] : work)
+    formatOf[param.getName().str()] = format.getCodec()->name();
+  std::optional<::qc::model::ArchiveWriter> writer;
+  try {
+    std::vector<::qc::model::TensorSpec> specs;
+    for (const auto &[name, t] : m->tensors) {
+      auto f = formatOf.find(name);
+      specs.push_back(f == formatOf.end() ? ::qc::model::specOf(t)
+                                          : ::qc::quantizedSpec(t, f->second));
+    }
+    writer.emplace(target, m->config, m->vocab, std::move(specs));
+  } catch (const std::exception &e) {
+    return module.emitError("cannot quantize: ") << e.what();
+  }
+  ::qc::Progress progress("quantize", double(work.size()));
   size_t done = 0;
+  std::vector<uint8_t> packed;
   for (auto [param, format] : work) {
     std::string name = param.getName().str();
-    progress.step(done++, name);
+    progress.update(double(done++), name);
     FailureOr<std::vector<float>> imp = stats.importance(param);
     FailureOr<std::vector<double>> h = stats.hessian(param);
     if (failed(imp) || failed(h))
@@ -69,11 +54,14 @@ quantizeParams(ModuleOp module,
       return param.emitError("method=gptq needs X^T X for '")
              << name << "': run qc-calibrate with xtx=true";
     try {
-      ::qc::model::Tensor q = ::qc::quantizeTensor(
-          m->tensor(name), format.getCodec()->name(), method,
-          imp->empty() ? nullptr : imp->data(),
-          h->empty() ? nullptr : h->data());
-      m->tensors[name] = std::move(q);
+      const ::qc::model::Tensor &source = m->tensor(name);
+      packed.resize(::qc::quantizedSpec(source, formatOf[name]).bytes);
+      ::qc::quantizeTensorInto(source, formatOf[name], method,
+                               imp->empty() ? nullptr : imp->data(),
+                               h->empty() ? nullptr : h->data(),
+                               packed.data());
+      writer->write(name, packed.data(), packed.size());
+      ::qc::model::releasePages(source);
     } catch (const std::exception &e) {
       return param.emitError("cannot quantize: ") << e.what();
     }
@@ -83,8 +71,19 @@ quantizeParams(ModuleOp module,
     for (StringRef attr : {"qc.format", "qc.importance", "qc.hessian"})
       param->removeAttr(attr);
   }
-  progress.step(done, "writing " + target);
-  return storeWeights(module, *m, target);
+  progress.update(double(done), "writing " + target);
+  try {
+    for (const auto &[name, t] : m->tensors)
+      if (!formatOf.count(name)) {
+        writer->write(name, t.data(), t.size());
+        ::qc::model::releasePages(t);
+      }
+    writer->commit();
+  } catch (const std::exception &e) {
+    return module.emitError("cannot write the weights archive: ") << e.what();
+  }
+  pointWeightsAt(module, target);
+  return success();
 }
 
 } // namespace mlir::qc

@@ -1,6 +1,5 @@
 //===- WeightArchive.cpp --------------------------------------------------===//
 #include "dialects/QC/Transforms/WeightArchive.h"
-#include "qc/Model/Archive.h"
 
 #include "llvm/ADT/SetVector.h"
 
@@ -48,7 +47,8 @@ FailureOr<::qc::model::Model> loadWeights(ModuleOp module) {
   if (failed(path))
     return failure();
   try {
-    return ::qc::model::readModel(*path);
+    // Mapped: a pass walks the weights tensor by tensor, never all at once.
+    return ::qc::model::readModel(*path, "", /*mapWeights=*/true);
   } catch (const std::exception &e) {
     return module.emitError("cannot read the weights archive: ")
            << e.what()
@@ -77,17 +77,10 @@ SmallVector<ParamOp> matrixParams(ModuleOp module) {
   return out;
 }
 
-LogicalResult storeWeights(ModuleOp module, const ::qc::model::Model &m,
-                           const std::string &path) {
-  try {
-    ::qc::model::writeArchive(m, path);
-  } catch (const std::exception &e) {
-    return module.emitError("cannot write the weights archive: ") << e.what();
-  }
+void pointWeightsAt(ModuleOp module, const std::string &path) {
   module->setAttr("qc.weights",
                   StringAttr::get(module.getContext(),
                                   relativeToModule(module, path)));
-  return success();
 }
 
 } // namespace mlir::qc

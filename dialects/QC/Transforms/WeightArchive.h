@@ -22,16 +22,15 @@ std::string resolveAgainstModule(ModuleOp module, const std::string &ref);
 /// A path to store in `qc.weights` for `path` (relative to the module's
 /// directory when it lies inside it).
 std::string relativeToModule(ModuleOp module, const std::string &path);
-/// Reads the archive; emits the reader's error on the module on failure.
+/// Maps the archive (tensors view the file); emits the reader's error on the module on failure.
 FailureOr<::qc::model::Model> loadWeights(ModuleOp module);
 
 /// qc.param ops whose value is a weight matrix of qc.linear, qc.logits or
 /// qc.embedding (in program order, each once).
 SmallVector<ParamOp> matrixParams(ModuleOp module);
 
-/// Replaces the archive: writes `m` to `path`, points `qc.weights` at it.
-LogicalResult storeWeights(ModuleOp module, const ::qc::model::Model &m,
-                           const std::string &path);
+/// Points `qc.weights` at the archive `path` (written by an ArchiveWriter).
+void pointWeightsAt(ModuleOp module, const std::string &path);
 
 } // namespace mlir::qc
 

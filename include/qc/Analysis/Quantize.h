@@ -2,7 +2,7 @@
 #ifndef QC_ANALYSIS_QUANTIZE_H
 #define QC_ANALYSIS_QUANTIZE_H
 
-#include "qc/Model/Model.h"
+#include "qc/Model/Archive.h"
 
 namespace qc {
 
@@ -18,6 +18,16 @@ bool parseQuantMethod(const std::string &text, QuantMethod &method);
 model::Tensor quantizeTensor(const model::Tensor &t, const std::string &format,
                              QuantMethod method, const float *importance,
                              const double *hessian);
+
+/// The archive entry `t` quantized to `format` will be; throws FormatError
+/// when the format cannot hold rows of t's width.
+model::TensorSpec quantizedSpec(const model::Tensor &t,
+                                const std::string &format);
+/// quantizeTensor into `out` (quantizedSpec(t, format).bytes bytes), reading
+/// `t` in row chunks where the method allows, so the f32 copy stays small.
+void quantizeTensorInto(const model::Tensor &t, const std::string &format,
+                        QuantMethod method, const float *importance,
+                        const double *hessian, uint8_t *out);
 
 /// sum_c importance_c * sum_r (w_rc - q(w_rc))^2 of quantizing `weights`
 /// ([rows x cols] floats) to `format` (importance 1 when null); negative

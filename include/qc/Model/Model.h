@@ -49,6 +49,8 @@ struct Tensor {
   /// Read with mapWeights: the bytes stay in the mapped file (bytes empty).
   const uint8_t *view = nullptr;
   uint64_t viewSize = 0;
+  /// `view` lies in a read-only file mapping (pages can be released).
+  bool fileBacked = false;
   const uint8_t *data() const { return view ? view : bytes.data(); }
   uint64_t size() const { return view ? viewSize : bytes.size(); }
 
