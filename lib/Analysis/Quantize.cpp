@@ -2,6 +2,9 @@
 #include "qc/Analysis/Quantize.h"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 
 namespace qc {
 
@@ -54,24 +57,46 @@ void quantizeTensorInto(const model::Tensor &t, const std::string &format,
   if (!gptq && codec->headerBytes() == 0 && source->headerBytes() == 0)
     step = std::max<int64_t>(1, (int64_t(4) << 20) / std::max<int64_t>(1, cols));
   int64_t inRow = source->rowBytes(cols), outRow = codec->rowBytes(cols);
-  std::vector<float> w;
-  for (int64_t r0 = 0; r0 < rows; r0 += step) {
-    int64_t n = std::min(step, rows - r0);
-    w.resize(size_t(n * cols));
-    source->dequantize(t.data() + source->headerBytes() + r0 * inRow, n, cols,
-                       w.data());
-    uint8_t *dst = out + (step == rows ? 0 : r0 * outRow);
-    std::string why =
-        gptq ? codec->quantizeGPTQ(w.data(), n, cols, hessian, {}, dst)
-        : groupHessian
-            ? codec->quantizeGroupHessian(w.data(), n, cols, hessian, dst)
-            : codec->quantize(w.data(), n, cols,
-                              method == QuantMethod::RTN ? nullptr : importance,
-                              dst);
-    if (!why.empty())
-      throw model::FormatError("tensor '" + t.name + "' to " + format + ": " +
-                               why);
-  }
+  int64_t chunks = (rows + step - 1) / step;
+  // Chunks are independent: the cores take them in turn.
+  std::atomic<int64_t> next{0};
+  std::mutex failure;
+  std::string why;
+  auto worker = [&] {
+    std::vector<float> w;
+    for (int64_t c; (c = next++) < chunks;) {
+      int64_t r0 = c * step, n = std::min(step, rows - r0);
+      w.resize(size_t(n * cols));
+      source->dequantize(t.data() + source->headerBytes() + r0 * inRow, n,
+                         cols, w.data());
+      model::releasePages(t, source->headerBytes() + r0 * inRow, n * inRow);
+      uint8_t *dst = out + (step == rows ? 0 : r0 * outRow);
+      std::string err =
+          gptq ? codec->quantizeGPTQ(w.data(), n, cols, hessian, {}, dst)
+          : groupHessian
+              ? codec->quantizeGroupHessian(w.data(), n, cols, hessian, dst)
+              : codec->quantize(w.data(), n, cols,
+                                method == QuantMethod::RTN ? nullptr
+                                                           : importance,
+                                dst);
+      if (!err.empty()) {
+        std::lock_guard<std::mutex> lock(failure);
+        why = err;
+        next = chunks;
+      }
+    }
+  };
+  int64_t threads = std::min<int64_t>(
+      chunks, std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (int64_t i = 1; i < threads; ++i)
+    pool.emplace_back(worker);
+  worker();
+  for (std::thread &th : pool)
+    th.join();
+  if (!why.empty())
+    throw model::FormatError("tensor '" + t.name + "' to " + format + ": " +
+                             why);
 }
 
 model::Tensor quantizeTensor(const model::Tensor &t, const std::string &format,
@@ -85,6 +110,26 @@ model::Tensor quantizeTensor(const model::Tensor &t, const std::string &format,
   out.bytes.resize(size_t(spec.bytes));
   quantizeTensorInto(t, format, method, importance, hessian, out.bytes.data());
   return out;
+}
+
+model::Tensor sampleRows(const model::Tensor &t, int64_t maxRows) {
+  int64_t rows = t.rows(), cols = t.cols();
+  auto source = formats::makeCodec(t.format);
+  if (!source)
+    throw model::FormatError("tensor '" + t.name + "': no codec for format '" +
+                             t.format + "'");
+  if (maxRows <= 0 || rows <= maxRows || source->headerBytes() != 0) {
+    std::vector<float> all = t.toFloats();
+    return model::Tensor::fromFloats(t.name, {rows, cols}, all.data());
+  }
+  std::vector<float> w(size_t(maxRows * cols));
+  int64_t rowBytes = source->rowBytes(cols);
+  for (int64_t i = 0; i < maxRows; ++i) {
+    // Row centres of maxRows equal strata: spread over the whole tensor.
+    int64_t r = (2 * i + 1) * rows / (2 * maxRows);
+    source->dequantize(t.data() + r * rowBytes, 1, cols, &w[i * cols]);
+  }
+  return model::Tensor::fromFloats(t.name, {maxRows, cols}, w.data());
 }
 
 double weightedError(const std::vector<float> &w, int64_t rows, int64_t cols,

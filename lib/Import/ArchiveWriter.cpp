@@ -216,13 +216,16 @@ void writeArchive(const Model &m, const std::string &path) {
   writer.commit();
 }
 
-void releasePages(const Tensor &t) {
-  if (!t.fileBacked || !t.view)
+void releasePages(const Tensor &t) { releasePages(t, 0, t.viewSize); }
+
+void releasePages(const Tensor &t, uint64_t offset, uint64_t size) {
+  if (!t.fileBacked || !t.view || offset >= t.viewSize)
     return;
-  // Whole pages inside the view only: its neighbours may still be in use.
+  size = std::min(size, t.viewSize - offset);
+  // Whole pages inside the range only: its neighbours may still be in use.
   uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
-  uintptr_t begin = (uintptr_t(t.view) + page - 1) / page * page;
-  uintptr_t end = (uintptr_t(t.view) + t.viewSize) / page * page;
+  uintptr_t begin = (uintptr_t(t.view + offset) + page - 1) / page * page;
+  uintptr_t end = (uintptr_t(t.view + offset + size)) / page * page;
   if (end > begin)
     ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
 }

@@ -100,10 +100,13 @@ struct QCAssignFormatsPass
       print(rows);
   }
 
-  static void measure(const model::Tensor &t, Row &r, const float *imp) {
-    std::vector<float> w = t.toFloats();
-    r.error = ::qc::weightedError(w, t.rows(), t.cols(), r.format, imp);
-    r.bits = 8.0 * double(::qc::formats::makeCodec(r.format)->packedBytes(t.rows(), t.cols()));
+  /// The table's error of the chosen format, on sampled rows.
+  void measure(const model::Tensor &t, Row &r, const float *imp) {
+    model::Tensor sample = ::qc::sampleRows(t, sampleRows);
+    model::releasePages(t);
+    std::vector<float> w = sample.toFloats();
+    r.error = ::qc::weightedError(w, sample.rows(), sample.cols(), r.format, imp);
+    r.bits = 8.0 * double(::qc::quantizedSpec(t, r.format).bytes);
     r.norm = 0;
     for (int64_t i = 0; i < int64_t(w.size()); ++i)
       r.norm += (imp ? imp[i % t.cols()] : 1.0) * double(w[i]) * w[i];
@@ -244,12 +247,16 @@ struct QCAssignFormatsPass
         return failure();
       const float *impPtr = imp->empty() ? nullptr : imp->data();
       const double *hPtr = h->empty() ? nullptr : h->data();
-      std::vector<float> w = t.toFloats();
-      // Errors are relative to what the tensor contributes.
+      // Candidates are tried on sampled rows; errors are relative to what
+      // those rows contribute.
+      model::Tensor sample = ::qc::sampleRows(t, sampleRows);
+      if (klText.empty())
+        model::releasePages(t);
+      std::vector<float> w = sample.toFloats();
       std::vector<float> zero(w.size(), 0.0f);
       auto error = [&](const std::vector<float> &q) {
         if (hPtr)
-          return ::qc::outputError(w, q, t.rows(), t.cols(), hPtr);
+          return ::qc::outputError(w, q, sample.rows(), sample.cols(), hPtr);
         double e = 0;
         for (size_t i = 0; i < w.size(); ++i)
           e += (impPtr ? impPtr[i % t.cols()] : 1.0) * double(w[i] - q[i]) *
@@ -267,8 +274,8 @@ struct QCAssignFormatsPass
         r.format = n;
         try {
           model::Tensor q =
-              ::qc::quantizeTensor(t, n, estimate, impPtr, hPtr);
-          r.bits = 8.0 * double(q.bytes.size());
+              ::qc::quantizeTensor(sample, n, estimate, impPtr, hPtr);
+          r.bits = 8.0 * double(::qc::quantizedSpec(t, n).bytes);
           r.error = error(q.toFloats()) / norm;
         } catch (const std::exception &) {
           continue; // the format cannot hold it (e.g. no quantizer)
@@ -280,12 +287,16 @@ struct QCAssignFormatsPass
       if (choices.empty())
         return row.param.emitError("no candidate format can hold '")
                << row.param.getName() << "'";
+      // Sensitivity runs the model with whole tensors swapped in; their
+      // errors are measured on the same sampled rows as the candidates'.
       for (size_t k = 0; k < references.size(); ++k) {
         std::string f = ::qc::fitFormat(references[k], t.cols());
         model::Tensor q = ::qc::quantizeTensor(t, f, ::qc::QuantMethod::RTN,
                                                nullptr, nullptr);
         referenceValues[k][t.name] = q.toFloats();
-        referenceError[k].push_back(error(referenceValues[k][t.name]) / norm);
+        model::Tensor sq = ::qc::quantizeTensor(sample, f, ::qc::QuantMethod::RTN,
+                                                nullptr, nullptr);
+        referenceError[k].push_back(error(sq.toFloats()) / norm);
       }
       options.push_back(std::move(choices));
       measured.push_back(std::move(rowsForTensor));

@@ -66,6 +66,8 @@ void writeArchive(const Model &m, const std::string &path);
 /// read again if touched), so a step that walks a model tensor by tensor
 /// stays at one tensor of resident memory. No-op for other tensors.
 void releasePages(const Tensor &t);
+/// The same for bytes [offset, offset + size) of the tensor only.
+void releasePages(const Tensor &t, uint64_t offset, uint64_t size);
 
 /// Atomically replaces `path` with `bytes` (temporary name, then rename).
 void writeFileAtomically(const std::string &path, const std::string &bytes);
