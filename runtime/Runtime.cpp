@@ -210,6 +210,8 @@ struct qc_model {
     int64_t r0, r1;
   };
   std::vector<Chunk> chunks;
+  qc_input_observer observer = nullptr;
+  void *observerUser = nullptr;
   struct {
     std::vector<float> x, xn, q, k, v, att, o, g, u, rot;
   } scratch;
@@ -330,6 +332,12 @@ void qc_model::project(std::initializer_list<Product> products,
                        const float *x, int64_t T) {
   int64_t K = products.begin()->L->cols;
   MemRef<const float> in = view(x, T * K);
+  if (observer) {
+    std::vector<const char *> names;
+    for (const Product &p : products)
+      names.push_back(p.L->tensor->name.c_str());
+    observer(observerUser, names.data(), int(names.size()), x, T, K);
+  }
   // x quantized once per activation block the products' kernels take.
   for (int64_t block : {32, 256}) {
     auto quantized = std::find_if(products.begin(), products.end(),
@@ -551,6 +559,12 @@ int64_t qc_model_context(const qc_model *m) { return m->cfg.context; }
 int32_t qc_model_bos(const qc_model *m) { return m->model.vocab.bos; }
 int32_t qc_model_eos(const qc_model *m) { return m->model.vocab.eos; }
 const char *qc_model_error(const qc_model *m) { return m->error.c_str(); }
+
+void qc_model_observe_inputs(qc_model *m, qc_input_observer observer,
+                             void *user) {
+  m->observer = observer;
+  m->observerUser = user;
+}
 
 int qc_model_eval(qc_model *m, const int32_t *tokens, int64_t count,
                   int64_t pos, int allLogits, float *logits) {

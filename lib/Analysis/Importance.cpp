@@ -5,6 +5,7 @@
 #include "qc/Export/GGUFWriter.h"
 #include "qc/Model/Archive.h"
 #include "qc/Reference/Reference.h"
+#include "qc/Support/Progress.h"
 #include "qc/Tokenizer/Tokenizer.h"
 
 #include <algorithm>
@@ -35,10 +36,10 @@ void ImportanceStats::checkAgainst(const model::Model &m) const {
 }
 
 ImportanceStats calibrate(const model::Model &m, const std::string &text,
-                          const CalibrationOptions &o) {
+                          const CalibrationOptions &o, const WindowRunner &run) {
   Tokenizer tok(m.vocab);
   std::vector<int32_t> tokens = tok.encode(text, m.vocab.addBos);
-  int64_t windows = int64_t(tokens.size()) / o.ctx;
+  int64_t windows = o.ctx > 0 ? int64_t(tokens.size()) / o.ctx : 0;
   if (o.chunks > 0)
     windows = std::min(windows, o.chunks);
   if (windows == 0)
@@ -48,9 +49,8 @@ ImportanceStats calibrate(const model::Model &m, const std::string &text,
                              std::to_string(o.ctx));
   ImportanceStats stats;
   stats.chunks = windows;
-  FloatModel fm(m, std::max(o.ctx, m.config.context));
-  fm.setInputObserver([&](const std::string &name, const float *x,
-                          int64_t rows, int64_t cols) {
+  InputObserver observe = [&](const std::string &name, const float *x,
+                              int64_t rows, int64_t cols) {
     InputStats &s = stats.weights[name];
     if (s.sumSquares.empty()) {
       s.sumSquares.assign(cols, 0.0);
@@ -68,15 +68,18 @@ ImportanceStats calibrate(const model::Model &m, const std::string &text,
     }
     s.rows += rows;
     s.calls += 1;
-  });
-  std::vector<float> logits(o.ctx * m.config.vocab);
+  };
+  Progress progress("calibrate", double(windows));
   for (int64_t w = 0; w < windows; ++w) {
+    progress.update(double(w), "window " + std::to_string(w + 1) + "/" +
+                                   std::to_string(windows));
     std::vector<int32_t> window(tokens.begin() + w * o.ctx,
                                 tokens.begin() + (w + 1) * o.ctx);
     if (m.vocab.addBos && m.vocab.bos >= 0)
       window[0] = m.vocab.bos;
-    fm.forward(window.data(), o.ctx, 0, logits.data());
+    run(window.data(), o.ctx, observe);
   }
+  progress.update(double(windows), "done");
   if (o.collectXtX) // mirror the lower triangle
     for (auto &[name, s] : stats.weights) {
       int64_t n = int64_t(s.sumSquares.size());
@@ -85,6 +88,19 @@ ImportanceStats calibrate(const model::Model &m, const std::string &text,
           s.xtx[i * n + j] = s.xtx[j * n + i];
     }
   return stats;
+}
+
+ImportanceStats calibrate(const model::Model &m, const std::string &text,
+                          const CalibrationOptions &o) {
+  FloatModel fm(m, std::max(o.ctx, m.config.context));
+  std::vector<float> logits(o.ctx * m.config.vocab);
+  return calibrate(m, text, o,
+                   [&](const int32_t *tokens, int64_t count,
+                       const InputObserver &observer) {
+                     fm.setInputObserver(observer);
+                     logits.resize(size_t(count * m.config.vocab));
+                     fm.forward(tokens, count, 0, logits.data());
+                   });
 }
 
 namespace {

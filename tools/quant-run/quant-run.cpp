@@ -10,7 +10,10 @@
 //                        agreement)
 //   quant-run info       -m MODEL [--tokenizer TOK]   (formats, sizes, bpw)
 //   quant-run imatrix    -m MODEL [--tokenizer TOK] -f TEXT -o OUT.dat [--ctx N]
-//                        [--chunks N]   (llama.cpp's imatrix file)
+//                        [--chunks N] [--compiled LIB.so] [--xtx]
+//                        (llama.cpp's imatrix file; --compiled runs the
+//                        windows on the generated kernels, --xtx also
+//                        writes OUT.dat.xtx)
 //
 // MODEL is a GGUF file, a llama2.c checkpoint (with --tokenizer), a Hugging
 // Face directory or a qc weights archive; it runs on the float reference.
@@ -42,6 +45,7 @@ struct Options {
   int64_t tokens = 64, ctx = 256, chunks = 0, threads = 0;
   int64_t pp = 512, tg = 128, repetitions = 3;
   bool mmap = false; // --compiled runs on the file mapped in place
+  bool xtx = false;  // imatrix: also X^T X (a .xtx file beside -o)
   double maxDelta = -1;
 };
 
@@ -52,7 +56,7 @@ struct Options {
                "imatrix -m MODEL [--compiled LIB.so] [-t THREADS] "
                "[--tokenizer TOK] [-p PROMPT] [-n N] [-f TEXT] [--ctx N] "
                "[--chunks N] [--baseline MODEL] [--max-delta D] [--pp N] "
-               "[--tg N] [-r N] [--mmap]\n",
+               "[--tg N] [-r N] [--mmap] [--xtx]\n",
                why.c_str());
   std::exit(2);
 }
@@ -87,6 +91,7 @@ Options parse(int argc, char **argv) {
     else if (a == "--baseline") o.baseline = value();
     else if (a == "--compiled") o.compiled = value();
     else if (a == "--mmap") o.mmap = true;
+    else if (a == "--xtx") o.xtx = true;
     else if (a == "-t") o.threads = number("-t", value(), 0, 1024);
     else if (a == "--pp") o.pp = number("--pp", value(), 1, 1 << 20);
     else if (a == "--tg") o.tg = number("--tg", value(), 1, 1 << 20);
@@ -173,7 +178,26 @@ public:
       throw model::FormatError(qc_model_error(compiled));
   }
 
+  /// Reports every product's input to `observer` from now on.
+  void observe(const InputObserver &observer) {
+    if (reference) {
+      reference->setInputObserver(observer);
+      return;
+    }
+    observerCopy = observer;
+    qc_model_observe_inputs(
+        compiled,
+        [](void *user, const char *const *weights, int count, const float *x,
+           int64_t rows, int64_t cols) {
+          auto &fn = *static_cast<InputObserver *>(user);
+          for (int i = 0; i < count; ++i)
+            fn(weights[i], x, rows, cols);
+        },
+        &observerCopy);
+  }
+
 private:
+  InputObserver observerCopy;
   std::unique_ptr<FloatModel> reference;
   void *library = nullptr;
   qc_model *compiled = nullptr;
@@ -352,9 +376,22 @@ int imatrix(const model::Model &m, const Options &o) {
   CalibrationOptions co;
   co.ctx = o.ctx;
   co.chunks = o.chunks;
-  ImportanceStats stats = calibrate(m, readFile(o.file), co);
+  co.collectXtX = o.xtx;
+  // On --compiled, the windows run on the generated kernels.
+  Engine engine(m, o, std::max(o.ctx, m.config.context));
+  std::vector<float> logits;
+  ImportanceStats stats =
+      calibrate(m, readFile(o.file), co,
+                [&](const int32_t *tokens, int64_t count,
+                    const InputObserver &observer) {
+                  engine.observe(observer);
+                  logits.resize(size_t(count * m.config.vocab));
+                  engine.eval(tokens, count, 0, logits.data());
+                });
   stats.dataset = o.file;
   writeImatrix(stats, o.output);
+  if (o.xtx)
+    writeXtX(stats, o.output + ".xtx");
   std::printf("imatrix: %zu weights, %lld chunks of %lld tokens -> %s\n",
               stats.weights.size(), (long long)stats.chunks, (long long)o.ctx,
               o.output.c_str());

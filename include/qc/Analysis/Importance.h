@@ -12,6 +12,7 @@
 
 #include "qc/Model/Model.h"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -44,8 +45,23 @@ struct CalibrationOptions {
   bool collectXtX = false;
 };
 
-/// Runs the float reference over `text` and records the inputs of every
-/// linear layer (and the output head). Throws FormatError on empty text.
+/// Gets the input rows of one product, named by its weight.
+using InputObserver = std::function<void(const std::string &weight,
+                                         const float *x, int64_t rows,
+                                         int64_t cols)>;
+/// A forward pass calibration drives: runs `count` tokens as a fresh window
+/// (position 0) and reports the input of every product to `observer`.
+using WindowRunner = std::function<void(const int32_t *tokens, int64_t count,
+                                        const InputObserver &observer)>;
+
+/// Runs `text` in windows of options.ctx tokens through `run` and records
+/// the inputs of every linear layer (and the output head). Throws
+/// FormatError when the text is shorter than one window.
+ImportanceStats calibrate(const model::Model &m, const std::string &text,
+                          const CalibrationOptions &options,
+                          const WindowRunner &run);
+/// The same on the float reference (the independent oracle; slow on large
+/// models, where a compiled model's runner is the fast path).
 ImportanceStats calibrate(const model::Model &m, const std::string &text,
                           const CalibrationOptions &options);
 

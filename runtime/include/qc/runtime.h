@@ -10,6 +10,7 @@
  * ("quantize_q8:<K>").
  * ABI 4: "@q8k" kernels take one activation scale per 256 weights
  * ("quantize_q8k:<K>").
+ * Also in ABI 4 (added, compatible): qc_model_observe_inputs.
  *
  *===----------------------------------------------------------------------===*/
 #ifndef QC_RUNTIME_H
@@ -78,6 +79,18 @@ int32_t qc_model_eos(const qc_model *model);
 int qc_model_eval(qc_model *model, const int32_t *tokens, int64_t count,
                   int64_t pos, int all_logits, float *logits);
 const char *qc_model_error(const qc_model *model);
+
+/* Calibration hook: before the products of one input run, `observer` gets
+ * the names of the weights that multiply it (q, k and v share one input)
+ * and the input, `rows` x `cols` f32 values in row-major order, valid for
+ * the call only. Tied output heads are named "token_embd.weight". A NULL
+ * observer removes it. The float reference reports the same inputs, so
+ * statistics from either agree (llama-imatrix's sum of x^2 per column). */
+typedef void (*qc_input_observer)(void *user, const char *const *weights,
+                                  int count, const float *x, int64_t rows,
+                                  int64_t cols);
+void qc_model_observe_inputs(qc_model *model, qc_input_observer observer,
+                             void *user);
 
 /* Token ids of `text` (BOS first when add_bos). Returns the number of ids,
  * which may exceed `capacity` (then only `capacity` are written). */
