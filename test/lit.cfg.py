@@ -27,6 +27,14 @@ if os.path.isdir(os.path.join(shared, "models")):
     config.substitutions.append(("%shared", os.path.abspath(shared)))
 config.substitutions.append(("%qc_src", config.qc_src_root))
 
+# A disk that fills up is a small tmpfs in a namespace of the test's own.
+import subprocess
+try:
+    if subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode == 0:
+        config.available_features.add("user-namespaces")
+except OSError:
+    pass
+
 # Kernels for a target run only on CPUs that have its instructions.
 try:
     flags = open("/proc/cpuinfo").read().split()

@@ -6,7 +6,8 @@ can be checked against the llama2.c reader on the same weights.
 With --qwen2 it writes a Qwen2ForCausalLM instead: Q/K kept in rotate-half
 order (Qwen2 uses NeoX RoPE, no permutation on import) and zero Q/K/V biases,
 which must give the very same model.
-usage: make-hf-checkpoint.py MODEL.bin OUTDIR [--shards N] [--qwen2]"""
+With --bf16 the tensors are BF16 (truncated, as published checkpoints are).
+usage: make-hf-checkpoint.py MODEL.bin OUTDIR [--shards N] [--qwen2] [--bf16]"""
 import json
 import os
 import struct
@@ -16,6 +17,7 @@ src, out = sys.argv[1], sys.argv[2]
 flags = sys.argv[3:]
 shards = int(flags[flags.index("--shards") + 1]) if "--shards" in flags else 1
 qwen2 = "--qwen2" in flags
+bf16 = "--bf16" in flags
 data = open(src, "rb").read()
 dim, hidden, layers, heads, kv, vocab, seq = struct.unpack_from("<7i", data)
 shared = vocab > 0
@@ -86,7 +88,10 @@ for i, group in enumerate(groups):
     for n in group:
         shape, vals = tensors[n]
         b = struct.pack("<%df" % len(vals), *vals)
-        header[n] = {"dtype": "F32", "shape": shape, "data_offsets": [len(blob), len(blob) + len(b)]}
+        if bf16:  # the upper half of each little-endian f32
+            b = b"".join(b[i + 2:i + 4] for i in range(0, len(b), 4))
+        dtype = "BF16" if bf16 else "F32"
+        header[n] = {"dtype": dtype, "shape": shape, "data_offsets": [len(blob), len(blob) + len(b)]}
         blob += b
         weight_map[n] = fname
     h = json.dumps(header).encode()
