@@ -31,6 +31,7 @@ void buildQuantizePipeline(mlir::OpPassManager &pm,
     c.imatrix = o.imatrix;
     c.ctx = o.ctx;
     c.chunks = o.chunks;
+    c.compiled = o.compiled;
     c.xtx = o.method == "gptq" && o.imatrix.empty();
     pm.addPass(createQCCalibrate(c));
   }

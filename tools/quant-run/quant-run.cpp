@@ -22,9 +22,7 @@
 #include "qc/Analysis/Importance.h"
 #include "qc/Reference/Reference.h"
 #include "qc/Tokenizer/Tokenizer.h"
-#include "qc/runtime.h"
-
-#include <dlfcn.h>
+#include "qc/CompiledLibrary.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -128,54 +126,28 @@ std::string readFile(const std::string &path) {
 class Engine {
 public:
   Engine(const model::Model &m, const Options &o, int64_t context) {
-    if (o.compiled.empty()) {
+    if (o.compiled.empty())
       reference = std::make_unique<FloatModel>(m, context);
-      return;
-    }
-    // A bare name is a file here, not a search of the library path.
-    std::string path = o.compiled.find('/') == std::string::npos
-                           ? "./" + o.compiled
-                           : o.compiled;
-    library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!library)
-      throw model::FormatError(o.compiled + ": " + dlerror());
-    auto *table = static_cast<const qc_kernel_table *>(
-        dlsym(library, "qc_compiled_kernels"));
-    if (!table)
-      throw model::FormatError(o.compiled +
-                               ": not a library quant-compile built (no "
-                               "qc_compiled_kernels)");
-    qc_options opt{int(o.threads), context, o.mmap ? 1 : 0};
-    char error[1024];
-    compiled = qc_model_load(table, o.model.c_str(), &opt, error, sizeof error);
-    if (!compiled)
-      throw model::FormatError(error);
+    else
+      compiled = std::make_unique<CompiledLibrary>(
+          o.compiled, o.model, qc_options{int(o.threads), context, o.mmap ? 1 : 0});
   }
-  ~Engine() {
-    if (compiled)
-      qc_model_free(compiled);
-    if (library)
-      dlclose(library);
-  }
-  Engine(const Engine &) = delete;
-  Engine &operator=(const Engine &) = delete;
 
   /// Logits of all `count` tokens, or (all = false) of the last one.
   void eval(const int32_t *tokens, int64_t count, int64_t pos, float *logits,
             bool all = true) {
-    if (reference) {
-      if (all) {
-        reference->forward(tokens, count, pos, logits);
-        return;
-      }
-      int64_t vocab = reference->config().vocab;
-      std::vector<float> every(count * vocab);
-      reference->forward(tokens, count, pos, every.data());
-      std::copy_n(&every[(count - 1) * vocab], vocab, logits);
+    if (compiled) {
+      compiled->eval(tokens, count, pos, all, logits);
       return;
     }
-    if (qc_model_eval(compiled, tokens, count, pos, all, logits) != 0)
-      throw model::FormatError(qc_model_error(compiled));
+    if (all) {
+      reference->forward(tokens, count, pos, logits);
+      return;
+    }
+    int64_t vocab = reference->config().vocab;
+    std::vector<float> every(count * vocab);
+    reference->forward(tokens, count, pos, every.data());
+    std::copy_n(&every[(count - 1) * vocab], vocab, logits);
   }
 
   /// Reports every product's input to `observer` from now on.
@@ -184,23 +156,12 @@ public:
       reference->setInputObserver(observer);
       return;
     }
-    observerCopy = observer;
-    qc_model_observe_inputs(
-        compiled,
-        [](void *user, const char *const *weights, int count, const float *x,
-           int64_t rows, int64_t cols) {
-          auto &fn = *static_cast<InputObserver *>(user);
-          for (int i = 0; i < count; ++i)
-            fn(weights[i], x, rows, cols);
-        },
-        &observerCopy);
+    compiled->observeInputs(observer);
   }
 
 private:
-  InputObserver observerCopy;
   std::unique_ptr<FloatModel> reference;
-  void *library = nullptr;
-  qc_model *compiled = nullptr;
+  std::unique_ptr<CompiledLibrary> compiled;
 };
 
 int generate(const model::Model &m, const Options &o) {

@@ -2,6 +2,9 @@
 #include "dialects/QC/Transforms/Passes.h"
 #include "dialects/QC/Transforms/WeightArchive.h"
 #include "qc/Analysis/Importance.h"
+#include "qc/CompiledLibrary.h"
+
+#include <algorithm>
 
 #include <fstream>
 #include <sstream>
@@ -50,7 +53,23 @@ struct QCCalibratePass
         options.ctx = ctx;
         options.chunks = chunks;
         options.collectXtX = xtx;
-        stats = ::qc::calibrate(*model, text.str(), options);
+        if (compiled.empty()) {
+          stats = ::qc::calibrate(*model, text.str(), options);
+        } else {
+          int64_t context = std::max(ctx.getValue(), model->config.context);
+          ::qc::CompiledLibrary library(
+              compiled, *archive,
+              qc_options{int(threads), context, /*mmap=*/1});
+          std::vector<float> logits;
+          stats = ::qc::calibrate(
+              *model, text.str(), options,
+              [&](const int32_t *tokens, int64_t count,
+                  const ::qc::InputObserver &observer) {
+                library.observeInputs(observer);
+                logits.resize(size_t(count * model->config.vocab));
+                library.eval(tokens, count, 0, /*all=*/true, logits.data());
+              });
+        }
         stats.dataset = calib;
         ::qc::writeImatrix(stats, statsPath);
         if (xtx)

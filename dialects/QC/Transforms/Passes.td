@@ -41,7 +41,11 @@ def QCCalibrate : Pass<"qc-calibrate", "::mlir::ModuleOp"> {
     The statistics go to files (`<archive>.imatrix`, llama.cpp's .dat
     layout, and `<archive>.xtx`); the IR gets references to them. With
     `imatrix=FILE` it attaches a user's llama.cpp imatrix instead (checked
-    against the model's tensor names and widths).
+    against the model's tensor names and widths). With `compiled=LIB.so`
+    (the float model built by `quant-compile --emit=lib`) the windows run
+    on its generated kernels through the runtime's input observer instead
+    of the reference: the same statistics to float rounding, at the speed
+    of the compiled model.
 
     Before:
     ```mlir
@@ -61,6 +65,11 @@ def QCCalibrate : Pass<"qc-calibrate", "::mlir::ModuleOp"> {
     Option<"ctx", "ctx", "int64_t", "256", "tokens per calibration window">,
     Option<"chunks", "chunks", "int64_t", "0", "windows to run (0: all)">,
     Option<"xtx", "xtx", "bool", "false", "also record X^T X (for GPTQ)">,
+    Option<"compiled", "compiled", "std::string", "\"\"",
+           "run the windows on this library quant-compile built from the "
+           "float model (default: the float reference)">,
+    Option<"threads", "threads", "int64_t", "0",
+           "threads of the compiled run (0: all cores)">,
   ];
 }
 

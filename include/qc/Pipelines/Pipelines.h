@@ -29,6 +29,10 @@ struct QuantizePipelineOptions
   Option<int64_t> chunks{*this, "chunks",
                          llvm::cl::desc("calibration windows (0: all)"),
                          llvm::cl::init(0)};
+  Option<std::string> compiled{
+      *this, "compiled",
+      llvm::cl::desc("calibrate on this library quant-compile built from the "
+                     "float model")};
   Option<std::string> out{*this, "out",
                           llvm::cl::desc("quantized archive to write")};
   Option<bool> pack{*this, "pack", llvm::cl::desc("end with qc-pack"),
