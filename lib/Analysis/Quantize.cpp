@@ -112,8 +112,9 @@ model::Tensor quantizeTensor(const model::Tensor &t, const std::string &format,
   return out;
 }
 
-model::Tensor sampleRows(const model::Tensor &t, int64_t maxRows) {
+model::Tensor sampleRows(const model::Tensor &t, int64_t weights) {
   int64_t rows = t.rows(), cols = t.cols();
+  int64_t maxRows = weights > 0 ? std::max<int64_t>(1, weights / cols) : 0;
   auto source = formats::makeCodec(t.format);
   if (!source)
     throw model::FormatError("tensor '" + t.name + "': no codec for format '" +

@@ -40,7 +40,8 @@ void buildQuantizePipeline(mlir::OpPassManager &pm,
   a.targetBpw = o.targetBpw;
   a.candidates = o.candidates;
   a.method = o.method;
-  a.klText = o.calib; // sensitivity on the calibration text
+  if (o.kl)
+    a.klText = o.calib; // sensitivity on the calibration text
   pm.addPass(createQCAssignFormats(a));
   QCQuantizeOptions q;
   q.method = o.method;

@@ -91,8 +91,9 @@ def QCAssignFormats : Pass<"qc-assign-formats", "::mlir::ModuleOp"> {
     Q8_0), and to F16 where the fallback cannot hold it either.
 
     Budget (`target-bpw=3.5`): each tensor is quantized to each candidate
-    format with `method` on `sample-rows` evenly spaced rows (all rows of
-    smaller tensors), so no candidate is tried on a whole large tensor; its
+    format with `method` on evenly spaced rows holding about
+    `sample-weights` weights (all rows of smaller tensors), so no candidate
+    is tried on a whole large tensor; its
     bytes are the whole tensor's, its error is measured relative to the
     sampled rows:
     the layer-output error sum_r (w_r - q_r)^T X^T X (w_r - q_r) when
@@ -116,8 +117,9 @@ def QCAssignFormats : Pass<"qc-assign-formats", "::mlir::ModuleOp"> {
            "ternary, uniform 2-8 bits, Q4_0, Q8_0, Q4_K, Q6_K, F16)">,
     Option<"printTable", "print-table", "bool", "true",
            "print the assignment table to stderr">,
-    Option<"sampleRows", "sample-rows", "int64_t", "256",
-           "rows per tensor the error estimates quantize (0: all rows)">,
+    Option<"sampleWeights", "sample-weights", "int64_t", "65536",
+           "weights per tensor the error estimates quantize, in whole rows "
+           "(0: all rows)">,
     Option<"method", "method", "std::string", "\"imatrix\"",
            "quantization method the budget's error estimates use "
            "(rtn | imatrix | gptq)">,

@@ -29,10 +29,11 @@ void quantizeTensorInto(const model::Tensor &t, const std::string &format,
                         QuantMethod method, const float *importance,
                         const double *hessian, uint8_t *out);
 
-/// Up to `maxRows` evenly spaced rows of `t` as an F32 tensor of the same
-/// name (every row when it has no more, or when maxRows <= 0): what error
-/// estimates quantize instead of a whole large tensor.
-model::Tensor sampleRows(const model::Tensor &t, int64_t maxRows);
+/// Evenly spaced rows of `t` holding about `weights` weights (at least one
+/// row) as an F32 tensor of the same name; every row when it has no more,
+/// or when weights <= 0: what error estimates quantize instead of a whole
+/// large tensor.
+model::Tensor sampleRows(const model::Tensor &t, int64_t weights);
 
 /// sum_c importance_c * sum_r (w_rc - q(w_rc))^2 of quantizing `weights`
 /// ([rows x cols] floats) to `format` (importance 1 when null); negative

@@ -29,6 +29,12 @@ struct QuantizePipelineOptions
   Option<int64_t> chunks{*this, "chunks",
                          llvm::cl::desc("calibration windows (0: all)"),
                          llvm::cl::init(0)};
+  Option<bool> kl{*this, "kl",
+                  llvm::cl::desc("budget: measure each tensor's output-KL "
+                                 "sensitivity on the calibration text (float "
+                                 "reference passes; off for large models: "
+                                 "sampled-row errors alone)"),
+                  llvm::cl::init(true)};
   Option<std::string> compiled{
       *this, "compiled",
       llvm::cl::desc("calibrate on this library quant-compile built from the "

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# qc beside llama.cpp on a model of real size: wall time and peak resident
+# memory of every step, on one F16 GGUF with a real architecture's shapes
+# and synthetic weights (bench/cpu/make-synthetic-gguf.py; speed and memory
+# only, the weights are noise), the same calibration text, windows and
+# threads for both.
+#   qc:        import, compile the float model, calibrate on its generated
+#              kernels (imatrix), assign formats for BPW bits per weight
+#              (sampled-row errors, no KL pass), quantize (imatrix method),
+#              pack, compile the quantized model
+#   llama.cpp: llama-imatrix, llama-quantize Q4_K_M with that imatrix
+# Writes bench/results/scale-<arch>.md.
+#
+# usage: bench/scale/run.sh LLAMA_CPP_BIN_DIR [QC_BIN_DIR]
+#   ARCH=llama-3.2-1b (qwen2.5-0.5b, llama-2-7b)  CHUNKS=100  CTX=512
+#   THREADS=2  BPW=4.5  TEXT=../shared/data/wikitext-2-raw-test.txt  WORK=dir
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+llama=${1:?usage: $0 LLAMA_CPP_BIN_DIR [QC_BIN_DIR]}
+qc=${2:-$root/build/bin}
+arch=${ARCH:-llama-3.2-1b} chunks=${CHUNKS:-100} ctx=${CTX:-512}
+threads=${THREADS:-2} bpw=${BPW:-4.5}
+text=${TEXT:-$root/../shared/data/wikitext-2-raw-test.txt}
+work=${WORK:-$(mktemp -d)}
+mkdir -p "$work"
+gguf=$work/$arch-f16.gguf
+[ -f "$gguf" ] || /usr/bin/python3 "$root/bench/cpu/make-synthetic-gguf.py" --arch "$arch" -o "$gguf"
+
+rows=()
+step() { # label command... : runs it under /usr/bin/time, records s and MB
+  local label=$1
+  shift
+  /usr/bin/time -f "%e %M" -o "$work/time" "$@" > "$work/log" 2>&1 ||
+    { echo "$label failed:"; tail -20 "$work/log"; exit 1; }
+  read -r s kb < "$work/time"
+  rows+=("| $label | $s | $((kb / 1024)) |")
+  echo "$label: $s s, $((kb / 1024)) MB"
+}
+
+cd "$work"
+step "qc: import" "$qc/quant-import" "$gguf" -o m.mlir
+step "qc: compile float" "$qc/quant-compile" m.mlir --emit=lib -o float.so
+step "qc: calibrate (generated kernels)" "$qc/quant-run" imatrix -m m.safetensors \
+  --compiled ./float.so --mmap -t "$threads" -f "$text" --ctx "$ctx" --chunks "$chunks" -o qc.imatrix
+step "qc: assign $bpw bpw" "$qc/quant-opt" m.mlir --qc-calibrate="imatrix=qc.imatrix" \
+  --qc-assign-formats="target-bpw=$bpw method=imatrix print-table=false" -o a.mlir
+step "qc: quantize (imatrix)" "$qc/quant-opt" a.mlir --qc-quantize="method=imatrix out=q.safetensors" -o q.mlir
+step "qc: pack" "$qc/quant-opt" q.mlir --qc-pack -o p.mlir
+step "qc: compile quantized" "$qc/quant-compile" p.mlir --emit=lib -o q.so
+step "llama.cpp: llama-imatrix" "$llama/llama-imatrix" -m "$gguf" -f "$text" -c "$ctx" \
+  --chunks "$chunks" -t "$threads" -o llama.imatrix
+step "llama.cpp: llama-quantize Q4_K_M" "$llama/llama-quantize" --imatrix llama.imatrix \
+  "$gguf" q4km.gguf Q4_K_M "$threads"
+
+qcs=0 ls=0
+for r in "${rows[@]}"; do
+  s=$(echo "$r" | awk -F'|' '{print $3}')
+  case $r in "| qc:"*) qcs=$(awk -v a="$qcs" -v b="$s" 'BEGIN{print a+b}') ;;
+             *) ls=$(awk -v a="$ls" -v b="$s" 'BEGIN{print a+b}') ;; esac
+done
+out=$root/bench/results/scale-$arch.md
+{
+  echo "# Scale: synthetic $arch (F16 GGUF, $(du -m "$gguf" | cut -f1) MB)"
+  echo
+  echo "$chunks windows x $ctx tokens of $(basename "$text"), $threads threads, budget $bpw bpw."
+  echo "Synthetic weights: times and memory only. Peak RSS counts the mapped pages a step touched."
+  echo
+  echo "| step | wall s | peak RSS MB |"
+  echo "|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+  echo
+  echo "qc end to end: $qcs s; llama.cpp (imatrix + quantize): $ls s; ratio $(awk -v a="$qcs" -v b="$ls" 'BEGIN{printf "%.2f", a/b}')"
+  echo "qc archive: $(du -m q.safetensors | cut -f1) MB; llama.cpp Q4_K_M: $(du -m q4km.gguf | cut -f1) MB"
+} > "$out"
+cat "$out"
