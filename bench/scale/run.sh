@@ -14,12 +14,15 @@
 # usage: bench/scale/run.sh LLAMA_CPP_BIN_DIR [QC_BIN_DIR]
 #   ARCH=llama-3.2-1b (qwen2.5-0.5b, llama-2-7b)  CHUNKS=100  CTX=512
 #   THREADS=2  BPW=4.5  TEXT=../shared/data/wikitext-2-raw-test.txt  WORK=dir
+#   CANDIDATES: the budget's formats (default: those quant-compile has
+#   kernels for)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 llama=${1:?usage: $0 LLAMA_CPP_BIN_DIR [QC_BIN_DIR]}
 qc=${2:-$root/build/bin}
 arch=${ARCH:-llama-3.2-1b} chunks=${CHUNKS:-100} ctx=${CTX:-512}
 threads=${THREADS:-2} bpw=${BPW:-4.5}
+candidates=${CANDIDATES:-"ternary<2,16,27>;uniform<3,32,sym,f16>;uniform<4,32,sym,f16>;uniform<5,32,sym,f16>;uniform<6,32,sym,f16>;Q4_0;Q4_K;Q8_0;F16"}
 text=${TEXT:-$root/../shared/data/wikitext-2-raw-test.txt}
 work=${WORK:-$(mktemp -d)}
 mkdir -p "$work"
@@ -43,7 +46,7 @@ step "qc: compile float" "$qc/quant-compile" m.mlir --emit=lib -o float.so
 step "qc: calibrate (generated kernels)" "$qc/quant-run" imatrix -m m.safetensors \
   --compiled ./float.so --mmap -t "$threads" -f "$text" --ctx "$ctx" --chunks "$chunks" -o qc.imatrix
 step "qc: assign $bpw bpw" "$qc/quant-opt" m.mlir --qc-calibrate="imatrix=qc.imatrix" \
-  --qc-assign-formats="target-bpw=$bpw method=imatrix print-table=false" -o a.mlir
+  --qc-assign-formats="target-bpw=$bpw method=imatrix candidates=$candidates print-table=false" -o a.mlir
 step "qc: quantize (imatrix)" "$qc/quant-opt" a.mlir --qc-quantize="method=imatrix out=q.safetensors" -o q.mlir
 step "qc: pack" "$qc/quant-opt" q.mlir --qc-pack -o p.mlir
 step "qc: compile quantized" "$qc/quant-compile" p.mlir --emit=lib -o q.so
@@ -60,7 +63,7 @@ for r in "${rows[@]}"; do
 done
 out=$root/bench/results/scale-$arch.md
 {
-  echo "# Scale: synthetic $arch (F16 GGUF, $(du -m "$gguf" | cut -f1) MB)"
+  echo "# Scale: synthetic $arch (F16 GGUF, $(du -mL "$gguf" | cut -f1) MB)"
   echo
   echo "$chunks windows x $ctx tokens of $(basename "$text"), $threads threads, budget $bpw bpw."
   echo "Synthetic weights: times and memory only. Peak RSS counts the mapped pages a step touched."
