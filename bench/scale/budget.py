@@ -11,7 +11,8 @@ side by side on the real models in ../shared at several budgets: GPTQ
 quantization, calibration on the TinyStories excerpt, perplexity on the
 independent tinystories-eval.txt; error = PPL(Q)/PPL(float) - 1.
 
-usage: bench/scale/budget.py [QC_BIN_DIR]   (writes bench/results/budget.md)"""
+usage: bench/scale/budget.py [QC_BIN_DIR]   (writes bench/results/budget.md)
+   TARGETS="3.0 3.5 4.0 4.5 5.0"  MODELS="BabyLlama-105 stories260K" """
 import os
 import re
 import subprocess
@@ -28,7 +29,8 @@ MODELS = [
     ("BabyLlama-105", "babyllama-tok105/tok105_model5000.bin", "babyllama-tok105/tok105.bin", True),
     ("stories260K", "stories260K/stories260K.bin", "stories260K/tok512.bin", False),
 ]
-TARGETS = (3.0, 3.5, 4.0, 4.5, 5.0)
+TARGETS = tuple(float(t) for t in os.environ.get("TARGETS", "3.0 3.5 4.0 4.5 5.0").split())
+MODELS = [m for m in MODELS if m[0] in os.environ.get("MODELS", "BabyLlama-105 stories260K").split()]
 
 
 def run(cmd):
