@@ -93,7 +93,7 @@ ImportanceStats calibrate(const model::Model &m, const std::string &text,
 ImportanceStats calibrate(const model::Model &m, const std::string &text,
                           const CalibrationOptions &o) {
   FloatModel fm(m, std::max(o.ctx, m.config.context));
-  std::vector<float> logits(o.ctx * m.config.vocab);
+  std::vector<float> logits;
   return calibrate(m, text, o,
                    [&](const int32_t *tokens, int64_t count,
                        const InputObserver &observer) {

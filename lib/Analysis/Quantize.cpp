@@ -20,6 +20,19 @@ bool parseQuantMethod(const std::string &text, QuantMethod &method) {
   return true;
 }
 
+namespace {
+
+/// The codec of the format `t` is stored in.
+std::unique_ptr<formats::Codec> storedCodec(const model::Tensor &t) {
+  auto codec = formats::makeCodec(t.format);
+  if (!codec)
+    throw model::FormatError("tensor '" + t.name + "': no codec for format '" +
+                             t.format + "'");
+  return codec;
+}
+
+} // namespace
+
 model::TensorSpec quantizedSpec(const model::Tensor &t,
                                 const std::string &format) {
   auto codec = formats::makeCodec(format);
@@ -38,12 +51,9 @@ void quantizeTensorInto(const model::Tensor &t, const std::string &format,
                         const double *hessian, uint8_t *out) {
   auto parsed = formats::parseFormatName(format);
   auto codec = formats::makeCodec(format);
-  auto source = formats::makeCodec(t.format);
   if (!parsed || !codec)
     throw model::FormatError("unknown format '" + format + "'");
-  if (!source)
-    throw model::FormatError("tensor '" + t.name + "': no codec for format '" +
-                             t.format + "'");
+  auto source = storedCodec(t);
   bool gptq = method == QuantMethod::GPTQ && hessian &&
               parsed->kind != formats::FormatName::GGML;
   bool groupHessian = method == QuantMethod::Imatrix && hessian &&
@@ -67,10 +77,11 @@ void quantizeTensorInto(const model::Tensor &t, const std::string &format,
     for (int64_t c; (c = next++) < chunks;) {
       int64_t r0 = c * step, n = std::min(step, rows - r0);
       w.resize(size_t(n * cols));
-      source->dequantize(t.data() + source->headerBytes() + r0 * inRow, n,
-                         cols, w.data());
-      model::releasePages(t, source->headerBytes() + r0 * inRow, n * inRow);
-      uint8_t *dst = out + (step == rows ? 0 : r0 * outRow);
+      // A chunked tensor has no header on either side; a whole one starts
+      // at r0 = 0, header included.
+      source->dequantize(t.data() + r0 * inRow, n, cols, w.data());
+      model::releasePages(t, r0 * inRow, n * inRow);
+      uint8_t *dst = out + r0 * outRow;
       std::string err =
           gptq ? codec->quantizeGPTQ(w.data(), n, cols, hessian, {}, dst)
           : groupHessian
@@ -115,10 +126,7 @@ model::Tensor quantizeTensor(const model::Tensor &t, const std::string &format,
 model::Tensor sampleRows(const model::Tensor &t, int64_t weights) {
   int64_t rows = t.rows(), cols = t.cols();
   int64_t maxRows = weights > 0 ? std::max<int64_t>(1, weights / cols) : 0;
-  auto source = formats::makeCodec(t.format);
-  if (!source)
-    throw model::FormatError("tensor '" + t.name + "': no codec for format '" +
-                             t.format + "'");
+  auto source = storedCodec(t);
   if (maxRows <= 0 || rows <= maxRows || source->headerBytes() != 0) {
     std::vector<float> all = t.toFloats();
     return model::Tensor::fromFloats(t.name, {rows, cols}, all.data());
