@@ -2,7 +2,8 @@
 # Installs what qc builds and tests with on Debian bookworm (LLVM/MLIR 22).
 set -euo pipefail
 pkgs=(llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
-      cmake ninja-build libgtest-dev python3 python3-numpy)
+      cmake ninja-build libgtest-dev libopenblas-dev liblapacke-dev python3
+      python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

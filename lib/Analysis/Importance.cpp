@@ -35,8 +35,9 @@ void ImportanceStats::checkAgainst(const model::Model &m) const {
   }
 }
 
-ImportanceStats calibrate(const model::Model &m, const std::string &text,
-                          const CalibrationOptions &o, const WindowRunner &run) {
+std::vector<std::vector<int32_t>>
+calibrationWindows(const model::Model &m, const std::string &text,
+                   const CalibrationOptions &o) {
   Tokenizer tok(m.vocab);
   std::vector<int32_t> tokens = tok.encode(text, m.vocab.addBos);
   int64_t windows = o.ctx > 0 ? int64_t(tokens.size()) / o.ctx : 0;
@@ -47,6 +48,21 @@ ImportanceStats calibrate(const model::Model &m, const std::string &text,
                              std::to_string(tokens.size()) +
                              " tokens, fewer than one window of " +
                              std::to_string(o.ctx));
+  std::vector<std::vector<int32_t>> out;
+  for (int64_t w = 0; w < windows; ++w) {
+    out.emplace_back(tokens.begin() + w * o.ctx,
+                     tokens.begin() + (w + 1) * o.ctx);
+    if (m.vocab.addBos && m.vocab.bos >= 0)
+      out.back()[0] = m.vocab.bos;
+  }
+  return out;
+}
+
+ImportanceStats calibrate(const model::Model &m, const std::string &text,
+                          const CalibrationOptions &o, const WindowRunner &run) {
+  std::vector<std::vector<int32_t>> windowTokens =
+      calibrationWindows(m, text, o);
+  int64_t windows = int64_t(windowTokens.size());
   ImportanceStats stats;
   stats.chunks = windows;
   InputObserver observe = [&](const std::string &name, const float *x,
@@ -73,11 +89,7 @@ ImportanceStats calibrate(const model::Model &m, const std::string &text,
   for (int64_t w = 0; w < windows; ++w) {
     progress.update(double(w), "window " + std::to_string(w + 1) + "/" +
                                    std::to_string(windows));
-    std::vector<int32_t> window(tokens.begin() + w * o.ctx,
-                                tokens.begin() + (w + 1) * o.ctx);
-    if (m.vocab.addBos && m.vocab.bos >= 0)
-      window[0] = m.vocab.bos;
-    run(window.data(), o.ctx, observe);
+    run(windowTokens[w].data(), o.ctx, observe);
   }
   progress.update(double(windows), "done");
   if (o.collectXtX) // mirror the lower triangle

@@ -1,9 +1,11 @@
 //===- Quantize.cpp -------------------------------------------------------===//
 #include "qc/Analysis/Quantize.h"
+#include "qc/Analysis/GPTQ.h"
 
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace qc {
@@ -48,23 +50,31 @@ model::TensorSpec quantizedSpec(const model::Tensor &t,
 
 void quantizeTensorInto(const model::Tensor &t, const std::string &format,
                         QuantMethod method, const float *importance,
-                        const double *hessian, uint8_t *out) {
+                        const double *hessian, uint8_t *out,
+                        const GPTQSolver *given) {
   auto parsed = formats::parseFormatName(format);
   auto codec = formats::makeCodec(format);
   if (!parsed || !codec)
     throw model::FormatError("unknown format '" + format + "'");
   auto source = storedCodec(t);
-  bool gptq = method == QuantMethod::GPTQ && hessian &&
+  bool gptq = method == QuantMethod::GPTQ && (hessian || given) &&
               parsed->kind != formats::FormatName::GGML;
   bool groupHessian = method == QuantMethod::Imatrix && hessian &&
                       parsed->kind != formats::FormatName::GGML;
   int64_t rows = t.rows(), cols = t.cols();
-  // Rows are independent unless the format has a per-tensor header or GPTQ
-  // factors H once for all rows: then the tensor goes whole, otherwise in
+  // Rows are independent (GPTQ's too, given H, factored once) unless the
+  // format has a per-tensor header: then the tensor goes whole, otherwise in
   // chunks of about 16 MiB of floats, so a 128k-row embedding never exists
   // as f32 all at once.
+  std::optional<GPTQSolver> factored;
+  const GPTQSolver *solver = given;
+  if (gptq && !solver)
+    solver = &factored.emplace(hessian, cols, GPTQOptions{});
+  if (gptq && !solver->error().empty())
+    throw model::FormatError("tensor '" + t.name + "' to " + format + ": " +
+                             solver->error());
   int64_t step = rows;
-  if (!gptq && codec->headerBytes() == 0 && source->headerBytes() == 0)
+  if (codec->headerBytes() == 0 && source->headerBytes() == 0)
     step = std::max<int64_t>(1, (int64_t(4) << 20) / std::max<int64_t>(1, cols));
   int64_t inRow = source->rowBytes(cols), outRow = codec->rowBytes(cols);
   int64_t chunks = (rows + step - 1) / step;
@@ -83,7 +93,7 @@ void quantizeTensorInto(const model::Tensor &t, const std::string &format,
       model::releasePages(t, r0 * inRow, n * inRow);
       uint8_t *dst = out + r0 * outRow;
       std::string err =
-          gptq ? codec->quantizeGPTQ(w.data(), n, cols, hessian, {}, dst)
+          gptq ? solver->quantize(*codec, w.data(), n, dst)
           : groupHessian
               ? codec->quantizeGroupHessian(w.data(), n, cols, hessian, dst)
               : codec->quantize(w.data(), n, cols,
@@ -97,8 +107,9 @@ void quantizeTensorInto(const model::Tensor &t, const std::string &format,
       }
     }
   };
+  // GPTQ spreads each chunk over the cores itself.
   int64_t threads = std::min<int64_t>(
-      chunks, std::max(1u, std::thread::hardware_concurrency()));
+      gptq ? 1 : chunks, std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::thread> pool;
   for (int64_t i = 1; i < threads; ++i)
     pool.emplace_back(worker);

@@ -14,9 +14,8 @@ std::string Codec::checkRowLength(int64_t cols) const {
   return {};
 }
 
-std::string Codec::quantizeGPTQ(const float *, int64_t, int64_t,
-                                const double *, const GPTQOptions &,
-                                uint8_t *) const {
+std::string Codec::gptqQuantizer(const float *, int64_t, int64_t, uint8_t *,
+                                 GroupQuantizer &) const {
   return name() + " has no GPTQ quantizer (uniform and ternary formats do)";
 }
 

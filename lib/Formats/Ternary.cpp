@@ -1,5 +1,5 @@
 //===- Ternary.cpp - Balanced ternary with a log-spaced scale codebook ----===//
-#include "GPTQ.h"
+#include "qc/Formats/Codec.h"
 #include "ScaleIO.h"
 
 #include <algorithm>
@@ -89,39 +89,40 @@ public:
     return {};
   }
 
-  std::string quantizeGPTQ(const float *src, int64_t rows, int64_t cols,
-                           const double *hessian, const GPTQOptions &options,
-                           uint8_t *dst) const override {
+  std::string gptqQuantizer(const float *src, int64_t rows, int64_t cols,
+                            uint8_t *dst, GroupQuantizer &gq) const override {
     std::string why = checkRowLength(cols);
     if (!why.empty())
       return why;
-    float tensorScale;
-    why = setTensorScale(src, rows * cols, dst, tensorScale);
+    // The tensor scale comes from the weights before any error feedback.
+    auto tensorScale = std::make_shared<float>();
+    why = setTensorScale(src, rows * cols, dst, *tensorScale);
     if (!why.empty())
       return why;
     int64_t g = p.group, groups = (cols + g - 1) / g;
     int L = maxLevel(p.depth);
-    std::vector<int> scaleIndex(rows * groups), codes(rows * groups * g, 0);
-    GroupQuantizer gq{g, nullptr, nullptr};
-    gq.fit = [&](int64_t r, int64_t b, const float *w, const float *imp,
-                 int64_t n) {
-      scaleIndex[r * groups + b] =
-          chooseScale(w, imp, n, tensorScale, &codes[(r * groups + b) * g]);
+    auto scaleIndex = std::make_shared<std::vector<int>>(rows * groups);
+    auto codes = std::make_shared<std::vector<int>>(rows * groups * g, 0);
+    gq.group = g;
+    gq.fit = [=, this](int64_t r, int64_t b, const float *w, const float *imp,
+                       int64_t n) {
+      (*scaleIndex)[r * groups + b] = chooseScale(
+          w, imp, n, *tensorScale, &(*codes)[(r * groups + b) * g]);
     };
-    gq.round = [&](int64_t r, int64_t c, float w) {
-      float s = tensorScale * codebook[scaleIndex[r * groups + c / g]];
+    gq.round = [=, this](int64_t r, int64_t c, float w) {
+      float s = *tensorScale * codebook[(*scaleIndex)[r * groups + c / g]];
       int v = s > 0 ? std::clamp(int(std::nearbyint(w / s)), -L, L) : 0;
-      codes[(r * groups + c / g) * g + c % g] = v;
+      (*codes)[(r * groups + c / g) * g + c % g] = v;
       return s * float(v);
     };
-    why = runGPTQ(src, rows, cols, hessian, options, gq);
-    if (!why.empty())
-      return why;
     int64_t row = rowBytes(cols);
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t b = 0; b < groups; ++b)
-        writeGroup(scaleIndex[r * groups + b], &codes[(r * groups + b) * g],
-                   dst + headerBytes() + r * row + b * blockBytes());
+    gq.finish = [=, this] {
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t b = 0; b < groups; ++b)
+          writeGroup((*scaleIndex)[r * groups + b],
+                     &(*codes)[(r * groups + b) * g],
+                     dst + headerBytes() + r * row + b * blockBytes());
+    };
     return {};
   }
 

@@ -1,5 +1,5 @@
 //===- Uniform.cpp - Uniform integer codes with per-group scales ----------===//
-#include "GPTQ.h"
+#include "qc/Formats/Codec.h"
 #include "ScaleIO.h"
 
 #include <algorithm>
@@ -86,9 +86,8 @@ public:
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     return std::clamp(int(std::nearbyint((w - m) * id)), 0, maxCode());
   }
-  std::string quantizeGPTQ(const float *src, int64_t rows, int64_t cols,
-                           const double *hessian, const GPTQOptions &options,
-                           uint8_t *dst) const override;
+  std::string gptqQuantizer(const float *src, int64_t rows, int64_t cols,
+                            uint8_t *dst, GroupQuantizer &gq) const override;
   std::string quantizeGroupHessian(const float *src, int64_t rows,
                                    int64_t cols, const double *hessian,
                                    uint8_t *dst) const override;
@@ -388,40 +387,40 @@ bool UniformCodec::refitHessian(const float *w, const double *h, const int *q,
   return f.solve(p.symmetric, d, m);
 }
 
-std::string UniformCodec::quantizeGPTQ(const float *src, int64_t rows,
-                                       int64_t cols, const double *hessian,
-                                       const GPTQOptions &options,
-                                       uint8_t *dst) const {
+std::string UniformCodec::gptqQuantizer(const float *, int64_t rows,
+                                        int64_t cols, uint8_t *dst,
+                                        GroupQuantizer &gq) const {
   std::string why = checkRowLength(cols);
   if (!why.empty())
     return why;
   int64_t g = p.group, groups = (cols + g - 1) / g;
-  std::vector<float> d(rows * groups), m(rows * groups);
-  std::vector<int> codes(rows * groups * g), q(g);
-  GroupQuantizer gq{g, nullptr, nullptr};
-  gq.fit = [&](int64_t r, int64_t b, const float *w, const float *imp,
-               int64_t) {
-    chooseParams(w, imp, q.data(), d[r * groups + b], m[r * groups + b]);
+  auto d = std::make_shared<std::vector<float>>(rows * groups);
+  auto m = std::make_shared<std::vector<float>>(rows * groups);
+  auto codes = std::make_shared<std::vector<int>>(rows * groups * g);
+  gq.group = g;
+  gq.fit = [=, this](int64_t r, int64_t b, const float *w, const float *imp,
+                     int64_t) {
+    int64_t k = r * groups + b;
+    std::vector<int> q(g);
+    chooseParams(w, imp, q.data(), (*d)[k], (*m)[k]);
     // Padding codes: whatever reconstructs 0 best.
     for (int64_t i = 0; i < g; ++i)
-      codes[(r * groups + b) * g + i] =
-          code(0.0f, d[r * groups + b], m[r * groups + b]);
+      (*codes)[k * g + i] = code(0.0f, (*d)[k], (*m)[k]);
   };
-  gq.round = [&](int64_t r, int64_t c, float w) {
-    int64_t b = c / g;
-    float dr = d[r * groups + b], mr = m[r * groups + b];
-    int k = code(w, dr, mr);
-    codes[(r * groups + b) * g + c % g] = k;
-    return dr * float(k) + mr;
+  gq.round = [=, this](int64_t r, int64_t c, float w) {
+    int64_t k = r * groups + c / g;
+    int q = code(w, (*d)[k], (*m)[k]);
+    (*codes)[k * g + c % g] = q;
+    return (*d)[k] * float(q) + (*m)[k];
   };
-  why = runGPTQ(src, rows, cols, hessian, options, gq);
-  if (!why.empty())
-    return why;
   int64_t row = rowBytes(cols);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t b = 0; b < groups; ++b)
-      writeGroup(d[r * groups + b], m[r * groups + b],
-                 &codes[(r * groups + b) * g], dst + r * row + b * blockBytes());
+  gq.finish = [=, this] {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t b = 0; b < groups; ++b)
+        writeGroup((*d)[r * groups + b], (*m)[r * groups + b],
+                   &(*codes)[(r * groups + b) * g],
+                   dst + r * row + b * blockBytes());
+  };
   return {};
 }
 

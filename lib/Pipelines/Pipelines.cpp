@@ -32,7 +32,6 @@ void buildQuantizePipeline(mlir::OpPassManager &pm,
     c.ctx = o.ctx;
     c.chunks = o.chunks;
     c.compiled = o.compiled;
-    c.xtx = o.method == "gptq" && o.imatrix.empty();
     pm.addPass(createQCCalibrate(c));
   }
   QCAssignFormatsOptions a;
@@ -46,6 +45,11 @@ void buildQuantizePipeline(mlir::OpPassManager &pm,
   QCQuantizeOptions q;
   q.method = o.method;
   q.out = o.out;
+  if (o.method == "gptq") { // block by block on the calibration text
+    q.calib = o.calib;
+    q.ctx = o.ctx;
+    q.chunks = o.chunks;
+  }
   pm.addPass(createQCQuantize(q));
   if (o.pack)
     pm.addPass(createQCPack());

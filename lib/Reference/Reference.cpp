@@ -32,6 +32,8 @@ void matmul(const float *x, const float *w, float *y, int64_t T, int64_t N,
     }
 }
 
+} // namespace
+
 void rmsNorm(const float *x, const float *w, float *y, int64_t n, float eps) {
   double ss = 0;
   for (int64_t i = 0; i < n; ++i)
@@ -55,8 +57,6 @@ void rope(float *v, int64_t width, int64_t headDim, int64_t pos,
       v[b] = x0 * sn + x1 * cs;
     }
 }
-
-} // namespace
 
 FloatModel::FloatModel(const model::Model &m, int64_t context)
     : cfg(m.config) {

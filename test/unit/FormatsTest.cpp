@@ -1,4 +1,5 @@
 //===- FormatsTest.cpp - Codec round trips and error bounds ---------------===//
+#include "qc/Analysis/GPTQ.h"
 #include "qc/Formats/Codec.h"
 #include "qc/Formats/GGML.h"
 #include "qc/Formats/Half.h"
@@ -10,6 +11,9 @@
 #include <vector>
 
 using namespace qc::formats;
+using qc::GPTQOptions;
+using qc::GPTQSolver;
+using qc::quantizeGPTQ;
 
 namespace {
 
@@ -350,25 +354,64 @@ TEST(GPTQ, LowersOutputErrorAgainstRTN) {
   std::vector<uint8_t> rtn(codec->packedBytes(rows, cols));
   ASSERT_EQ(codec->quantize(w.data(), rows, cols, nullptr, rtn.data()), "");
   std::vector<uint8_t> gptq(rtn.size());
-  ASSERT_EQ(codec->quantizeGPTQ(w.data(), rows, cols, h.data(), {},
-                                gptq.data()),
+  ASSERT_EQ(quantizeGPTQ(*codec, w.data(), rows, cols, h.data(), {},
+                           gptq.data()),
             "");
   EXPECT_LT(layer.outputError(*codec, gptq), 0.7 * layer.outputError(*codec, rtn));
   std::vector<double> zero(cols * cols, 0.0);
-  EXPECT_NE(codec->quantizeGPTQ(w.data(), rows, cols, zero.data(), {},
-                                gptq.data()),
+  EXPECT_NE(quantizeGPTQ(*codec, w.data(), rows, cols, zero.data(), {},
+                           gptq.data()),
             "");
   // Balanced ternary takes the same error feedback.
   auto ternary = makeTernaryCodec({2, 16, 27});
   std::vector<uint8_t> t0(ternary->packedBytes(rows, cols)), t1(t0.size());
   ASSERT_EQ(ternary->quantize(w.data(), rows, cols, nullptr, t0.data()), "");
-  ASSERT_EQ(ternary->quantizeGPTQ(w.data(), rows, cols, h.data(), {}, t1.data()),
+  ASSERT_EQ(quantizeGPTQ(*ternary, w.data(), rows, cols, h.data(), {},
+                         t1.data()),
             "");
   EXPECT_LT(layer.outputError(*ternary, t1),
             0.8 * layer.outputError(*ternary, t0));
-  EXPECT_NE(makeGGMLCodec(GGMLType::Q4_0)->quantizeGPTQ(
-                w.data(), rows, cols, h.data(), {}, t1.data()),
+  EXPECT_NE(quantizeGPTQ(*makeGGMLCodec(GGMLType::Q4_0), w.data(), rows, cols,
+                         h.data(), {}, t1.data()),
             "");
+}
+
+TEST(GPTQ, LazyBatchesAndRowChunksMatchTheColumnLoop) {
+  // Batches of 128 columns (one BLAS product per batch) against batches of
+  // one column (every update at once, the paper's plain loop), and two row
+  // chunks through one factored H against the whole tensor: the same codes
+  // but for float summation order.
+  CorrelatedLayer layer(48, 320);
+  int64_t rows = layer.rows, cols = layer.cols;
+  auto codec = makeUniformCodec({3, 32, false, ScaleType::F16});
+  int64_t bytes = codec->packedBytes(rows, cols);
+  auto run = [&](int64_t batch) {
+    std::vector<uint8_t> out(bytes);
+    GPTQOptions o;
+    o.batch = batch;
+    EXPECT_EQ(quantizeGPTQ(*codec, layer.w.data(), rows, cols, layer.h.data(),
+                           o, out.data()),
+              "");
+    return out;
+  };
+  std::vector<uint8_t> one = run(1), lazy = run(128);
+  GPTQSolver solver(layer.h.data(), cols, {});
+  std::vector<uint8_t> chunked(bytes);
+  int64_t half = rows / 2, rowBytes = codec->rowBytes(cols);
+  ASSERT_EQ(solver.quantize(*codec, layer.w.data(), half, chunked.data()), "");
+  ASSERT_EQ(solver.quantize(*codec, layer.w.data() + half * cols, rows - half,
+                            chunked.data() + half * rowBytes),
+            "");
+  auto same = [&](const std::vector<uint8_t> &a, const std::vector<uint8_t> &b) {
+    int64_t equal = 0;
+    for (int64_t i = 0; i < bytes; ++i)
+      equal += a[i] == b[i];
+    return double(equal) / double(bytes);
+  };
+  EXPECT_GT(same(one, lazy), 0.98);
+  EXPECT_GT(same(lazy, chunked), 0.98);
+  double e1 = layer.outputError(*codec, one), e2 = layer.outputError(*codec, lazy);
+  EXPECT_NEAR(e1, e2, 0.02 * e1);
 }
 
 TEST(Uniform, GroupHessianLowersOutputErrorAgainstDiagonal) {

@@ -150,8 +150,16 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
       `#qc.uniform` group minimises (w - q)^T H_gg (w - q) under its own
       block of X^T X: code moves and scale refits that see the correlations
       inside the group (on BabyLlama 3-bit: error 0.199 -> 0.127).
-    - `gptq`: GPTQ error feedback for `#qc.uniform` formats (needs
-      `qc.hessian` from qc-calibrate xtx=true); other formats use `imatrix`.
+    - `gptq`: GPTQ error feedback for `#qc.uniform` and `#qc.ternary`
+      formats; ggml types use `imatrix`. With `calib=TEXT`, block by block
+      as in the paper: the text's windows go through the model one block at
+      a time, block l's inputs coming from the blocks before it already
+      quantized (`float-inputs=true`: from the float model), and each
+      block's X^T X (and the importance of its ggml-typed weights) is
+      collected, used and dropped before the next; memory holds the hidden
+      states, one block and its four X^T X. Without `calib`, `qc.hessian`
+      from qc-calibrate xtx=true (every weight's X^T X from the float model
+      at once).
 
     Before: `qc.param "w" {qc.format = #qc.gguf<"Q8_0">} : tensor<64x64xf32>`
     After: `qc.param "w" : !qc.qtensor<64x64, #qc.gguf<"Q8_0">>`
@@ -160,6 +168,13 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
     Option<"method", "method", "std::string", "\"imatrix\"",
            "rtn | imatrix | gptq">,
     Option<"out", "out", "std::string", "\"\"", "archive to write">,
+    Option<"calib", "calib", "std::string", "\"\"",
+           "gptq: calibration text, run block by block">,
+    Option<"ctx", "ctx", "int64_t", "256", "gptq block by block: window">,
+    Option<"chunks", "chunks", "int64_t", "0",
+           "gptq block by block: windows (0: all)">,
+    Option<"floatInputs", "float-inputs", "bool", "false",
+           "gptq block by block: inputs from the float model">,
   ];
 }
 

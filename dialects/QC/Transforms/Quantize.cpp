@@ -2,6 +2,10 @@
 #include "dialects/QC/Transforms/Passes.h"
 #include "dialects/QC/Transforms/QuantizeParams.h"
 
+#include <fstream>
+#include <optional>
+#include <sstream>
+
 namespace mlir::qc {
 #define GEN_PASS_DEF_QCQUANTIZE
 #include "dialects/QC/Transforms/Passes.h.inc"
@@ -37,14 +41,36 @@ struct QCQuantizePass : mlir::qc::impl::QCQuantizeBase<QCQuantizePass> {
         return isa<LinearOp, LogitsOp>(user);
       });
     };
-    if (m != ::qc::QuantMethod::RTN)
+    if (!calib.empty() && m != ::qc::QuantMethod::GPTQ) {
+      module.emitError("calib= runs GPTQ block by block: it needs "
+                       "method=gptq, got '")
+          << method << "'";
+      return signalPassFailure();
+    }
+    std::optional<SequentialGPTQ> sequential;
+    if (!calib.empty()) {
+      std::ifstream f(calib, std::ios::binary);
+      if (!f) {
+        module.emitError("cannot open calibration text '") << calib << "'";
+        return signalPassFailure();
+      }
+      std::stringstream text;
+      text << f.rdbuf();
+      sequential.emplace();
+      sequential->text = text.str();
+      sequential->options.windows.ctx = ctx;
+      sequential->options.windows.chunks = chunks;
+      sequential->options.floatInputs = floatInputs;
+    }
+    if (m != ::qc::QuantMethod::RTN && !sequential)
       for (auto [p, f] : work)
         if (!p->hasAttr("qc.importance") && feedsProduct(p)) {
           p.emitError("method=") << method << " needs importance statistics: "
                                  << "run qc-calibrate first (or method=rtn)";
           return signalPassFailure();
         }
-    if (failed(quantizeParams(module, work, m, out)))
+    if (failed(quantizeParams(module, work, m, out,
+                              sequential ? &*sequential : nullptr)))
       signalPassFailure();
   }
 };

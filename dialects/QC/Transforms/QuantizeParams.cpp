@@ -11,7 +11,8 @@ namespace mlir::qc {
 LogicalResult
 quantizeParams(ModuleOp module,
                ArrayRef<std::pair<ParamOp, QuantFormatAttrInterface>> work,
-               ::qc::QuantMethod method, const std::string &out) {
+               ::qc::QuantMethod method, const std::string &out,
+               const SequentialGPTQ *sequential) {
   FailureOr<std::string> archive = resolveWeightsPath(module);
   FailureOr<::qc::model::Model> m = loadWeights(module);
   if (failed(archive) || failed(m))
@@ -38,10 +39,30 @@ quantizeParams(ModuleOp module,
   } catch (const std::exception &e) {
     return module.emitError("cannot quantize: ") << e.what();
   }
+  auto retype = [&](ParamOp param, QuantFormatAttrInterface format) {
+    param.getResult().setType(
+        QTensorType::get(module.getContext(),
+                         getLogicalShape(param.getType()), format));
+    for (StringRef attr : {"qc.format", "qc.importance", "qc.hessian"})
+      param->removeAttr(attr);
+  };
+  if (sequential) {
+    try {
+      ::qc::quantizeSequential(
+          *m, sequential->text, formatOf, sequential->options,
+          [&](const std::string &name, const uint8_t *bytes, size_t size) {
+            writer->write(name, bytes, size);
+          });
+    } catch (const std::exception &e) {
+      return module.emitError("cannot quantize: ") << e.what();
+    }
+    for (auto [param, format] : work)
+      retype(param, format);
+  }
   ::qc::Progress progress("quantize", double(work.size()));
   size_t done = 0;
   std::vector<uint8_t> packed;
-  for (auto [param, format] : work) {
+  for (auto [param, format] : sequential ? decltype(work)() : work) {
     std::string name = param.getName().str();
     progress.update(double(done++), name);
     FailureOr<std::vector<float>> imp = stats.importance(param);
@@ -52,7 +73,8 @@ quantizeParams(ModuleOp module,
     // X^T X. (Lookup tables have neither and are rounded to nearest.)
     if (method == ::qc::QuantMethod::GPTQ && h->empty() && !imp->empty())
       return param.emitError("method=gptq needs X^T X for '")
-             << name << "': run qc-calibrate with xtx=true";
+             << name << "': give qc-quantize calib=TEXT (block by block) "
+             << "or run qc-calibrate with xtx=true";
     try {
       const ::qc::model::Tensor &source = m->tensor(name);
       packed.resize(::qc::quantizedSpec(source, formatOf[name]).bytes);
@@ -65,11 +87,7 @@ quantizeParams(ModuleOp module,
     } catch (const std::exception &e) {
       return param.emitError("cannot quantize: ") << e.what();
     }
-    param.getResult().setType(
-        QTensorType::get(module.getContext(),
-                         getLogicalShape(param.getType()), format));
-    for (StringRef attr : {"qc.format", "qc.importance", "qc.hessian"})
-      param->removeAttr(attr);
+    retype(param, format);
   }
   progress.update(double(done), "writing " + target);
   try {

@@ -54,6 +54,13 @@ using InputObserver = std::function<void(const std::string &weight,
 using WindowRunner = std::function<void(const int32_t *tokens, int64_t count,
                                         const InputObserver &observer)>;
 
+/// The windows of `text` calibration runs: options.ctx tokens each, the
+/// first replaced by BOS where the model adds one. Throws FormatError when
+/// the text is shorter than one window.
+std::vector<std::vector<int32_t>>
+calibrationWindows(const model::Model &m, const std::string &text,
+                   const CalibrationOptions &options);
+
 /// Runs `text` in windows of options.ctx tokens through `run` and records
 /// the inputs of every linear layer (and the output head). Throws
 /// FormatError when the text is shorter than one window.

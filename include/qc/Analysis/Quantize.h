@@ -4,7 +4,11 @@
 
 #include "qc/Model/Archive.h"
 
+#include <vector>
+
 namespace qc {
+
+class GPTQSolver;
 
 enum class QuantMethod { RTN, Imatrix, GPTQ };
 
@@ -24,10 +28,12 @@ model::Tensor quantizeTensor(const model::Tensor &t, const std::string &format,
 model::TensorSpec quantizedSpec(const model::Tensor &t,
                                 const std::string &format);
 /// quantizeTensor into `out` (quantizedSpec(t, format).bytes bytes), reading
-/// `t` in row chunks where the method allows, so the f32 copy stays small.
+/// `t` in row chunks where the format allows, so the f32 copy stays small.
+/// GPTQ factors `hessian`, or uses `solver` (H already factored) instead.
 void quantizeTensorInto(const model::Tensor &t, const std::string &format,
                         QuantMethod method, const float *importance,
-                        const double *hessian, uint8_t *out);
+                        const double *hessian, uint8_t *out,
+                        const GPTQSolver *solver = nullptr);
 
 /// Evenly spaced rows of `t` holding about `weights` weights (at least one
 /// row) as an F32 tensor of the same name; every row when it has no more,

@@ -14,15 +14,29 @@
 #define QC_FORMATS_CODEC_H
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 namespace qc::formats {
 
-struct GPTQOptions {
-  double damp = 0.01;    // added to the diagonal, times its mean
-  bool actOrder = true;  // quantize columns by decreasing H diagonal
+/// What GPTQ (qc/Analysis/GPTQ.h) asks of a format with per-(row, group)
+/// parameters: they are fixed up front from the weights ("static groups"),
+/// then each weight is rounded after the error feedback of the columns
+/// before it, and at the end the recorded codes are packed.
+struct GroupQuantizer {
+  int64_t group = 0;
+  /// Fixes the parameters of (row, block) from its weights and importance
+  /// (`n` valid of `group`; padding has importance 0).
+  std::function<void(int64_t row, int64_t block, const float *w,
+                     const float *importance, int64_t n)>
+      fit;
+  /// Rounds one weight under its group's parameters: records the code and
+  /// returns the value it reconstructs. Rows may be rounded concurrently.
+  std::function<float(int64_t row, int64_t col, float w)> round;
+  /// Packs every recorded code and parameter into the destination.
+  std::function<void()> finish;
 };
 
 class Codec {
@@ -57,16 +71,12 @@ public:
   /// Returns an empty string or the reason it cannot.
   virtual std::string quantize(const float *src, int64_t rows, int64_t cols,
                                const float *importance, uint8_t *dst) const = 0;
-  /// GPTQ (Frantar et al. 2022): columns are quantized one at a time and
-  /// each one's error is spread over the columns not yet quantized through
-  /// the inverse of H = X^T X (cols x cols, row-major). Group parameters are
-  /// fixed up front from the weights, importance-weighted by diag(H)
-  /// ("static groups"), so activation order and groups combine. Returns the
-  /// reason when the format has no GPTQ path or H is unusable.
-  virtual std::string quantizeGPTQ(const float *src, int64_t rows,
-                                   int64_t cols, const double *hessian,
-                                   const GPTQOptions &options,
-                                   uint8_t *dst) const;
+  /// The GPTQ side of the format for `src` ([rows x cols], which sets a
+  /// per-tensor header) packed into `dst` (packedBytes bytes). Returns the
+  /// reason when the format has no per-group rounding GPTQ can drive.
+  virtual std::string gptqQuantizer(const float *src, int64_t rows,
+                                    int64_t cols, uint8_t *dst,
+                                    GroupQuantizer &out) const;
   /// Importance-weighted quantization with the correlations inside each
   /// group: every group minimises (w - q)^T H_gg (w - q) over its scale,
   /// offset and codes, where H_gg is the group's diagonal block of

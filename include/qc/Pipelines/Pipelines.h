@@ -45,8 +45,9 @@ struct QuantizePipelineOptions
                     llvm::cl::init(true)};
 };
 
-/// calibrate (when calib= or imatrix= is given; X^T X for gptq) ->
-/// assign-formats (recipe= or target-bpw=) -> quantize (method=) -> pack.
+/// calibrate (when calib= or imatrix= is given) -> assign-formats (recipe=
+/// or target-bpw=) -> quantize (method=; gptq block by block on calib=)
+/// -> pack.
 void buildQuantizePipeline(mlir::OpPassManager &pm,
                            const QuantizePipelineOptions &options);
 

@@ -15,6 +15,13 @@
 
 namespace qc {
 
+/// y = x / rms(x) * w over `n` values.
+void rmsNorm(const float *x, const float *w, float *y, int64_t n, float eps);
+/// Rotates the heads (`headDim` values each) of `v` (`width` values) for
+/// position `pos`, as the model's RoPE does.
+void rope(float *v, int64_t width, int64_t headDim, int64_t pos,
+          const model::Config &c);
+
 class FloatModel {
 public:
   /// Dequantizes every weight of `model` to f32; the KV cache holds

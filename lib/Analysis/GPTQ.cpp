@@ -1,0 +1,143 @@
+//===- GPTQ.cpp - GPTQ error feedback on LAPACK/BLAS ----------------------===//
+#include "qc/Analysis/GPTQ.h"
+#include "qc/Support/Parallel.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+
+#include <algorithm>
+
+namespace qc {
+
+GPTQSolver::GPTQSolver(const double *hessian, int64_t cols,
+                       const GPTQOptions &options)
+    : n(cols), options(options) {
+  factor(hessian);
+}
+
+GPTQSolver::GPTQSolver(const float *hessian, int64_t cols,
+                       const GPTQOptions &options)
+    : n(cols), options(options) {
+  factor(hessian);
+}
+
+template <typename T> void GPTQSolver::factor(const T *h) {
+  diag.resize(n);
+  dead.assign(n, false);
+  double meanDiag = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    diag[i] = float(h[i * n + i]);
+    meanDiag += double(h[i * n + i]);
+  }
+  meanDiag /= double(n);
+  if (!(meanDiag > 0)) {
+    why = "the Hessian (X^T X) is zero: no calibration data reached this "
+          "layer";
+    return;
+  }
+  perm.resize(n);
+  for (int64_t i = 0; i < n; ++i)
+    perm[i] = i;
+  if (options.actOrder)
+    // Ties keep column order (std::sort with the index as tie-break:
+    // libstdc++'s stable_sort uses the deprecated get_temporary_buffer).
+    std::sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
+      return diag[a] != diag[b] ? diag[a] > diag[b] : a < b;
+    });
+  // The damped Hessian in column order; a dead input (never active) gets a
+  // unit diagonal and no coupling, and its weights count as zero.
+  std::vector<double> hp(size_t(n * n));
+  for (int64_t i = 0; i < n; ++i) {
+    dead[i] = h[i * n + i] == 0;
+    for (int64_t j = 0; j < n; ++j)
+      hp[i * n + j] = double(h[perm[i] * n + perm[j]]);
+  }
+  for (int64_t i = 0; i < n; ++i)
+    hp[i * n + i] =
+        (dead[perm[i]] ? 1.0 : hp[i * n + i]) + options.damp * meanDiag;
+  // H = L L^T, H^-1 from it (lower triangle), mirrored, then H^-1 = U^T U.
+  if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, hp.data(), n) != 0 ||
+      LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', n, hp.data(), n) != 0) {
+    why = "the damped Hessian is not positive definite";
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i + 1; j < n; ++j)
+      hp[i * n + j] = hp[j * n + i];
+  if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', n, hp.data(), n) != 0) {
+    why = "the inverse of the damped Hessian is not positive definite";
+    return;
+  }
+  upper.assign(size_t(n * n), 0.0f);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i; j < n; ++j)
+      upper[i * n + j] = float(hp[i * n + j]);
+}
+
+std::string GPTQSolver::quantize(const formats::Codec &codec,
+                                 const float *weights, int64_t rows,
+                                 uint8_t *dst) const {
+  if (!why.empty())
+    return why;
+  formats::GroupQuantizer q;
+  std::string err = codec.gptqQuantizer(weights, rows, n, dst, q);
+  if (!err.empty())
+    return err;
+  int64_t g = q.group, groups = (n + g - 1) / g;
+  // W in column order; a dead input's weights are zero.
+  std::vector<float> w(size_t(rows * n));
+  parallelRanges(rows, 64, [&](int64_t r0, int64_t r1) {
+    std::vector<float> gw(g), gimp(g);
+    for (int64_t r = r0; r < r1; ++r) {
+      for (int64_t i = 0; i < n; ++i)
+        w[r * n + i] = dead[perm[i]] ? 0.0f : weights[r * n + perm[i]];
+      // Static groups: parameters per (row, group) from the weights.
+      for (int64_t b = 0; b < groups; ++b) {
+        int64_t valid = std::min(g, n - b * g);
+        for (int64_t i = 0; i < g; ++i) {
+          int64_t c = b * g + i;
+          gw[i] = i < valid && !dead[c] ? weights[r * n + c] : 0.0f;
+          gimp[i] = i < valid ? diag[c] : 0.0f;
+        }
+        q.fit(r, b, gw.data(), gimp.data(), valid);
+      }
+    }
+  });
+  // Lazy batches: within one, each row's errors update only the batch;
+  // then one product carries the batch's errors to every later column.
+  int64_t batch = std::max<int64_t>(1, options.batch);
+  std::vector<float> errors;
+  for (int64_t i1 = 0; i1 < n; i1 += batch) {
+    int64_t b = std::min(batch, n - i1);
+    errors.assign(size_t(rows * b), 0.0f);
+    parallelRanges(rows, 64, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        float *wr = &w[r * n + i1], *er = &errors[r * b];
+        for (int64_t i = 0; i < b; ++i) {
+          const float *u = &upper[(i1 + i) * n + i1];
+          float value = q.round(r, perm[i1 + i], wr[i]);
+          float e = (wr[i] - value) / u[i];
+          er[i] = e;
+          for (int64_t j = i + 1; j < b; ++j)
+            wr[j] -= e * u[j];
+        }
+      }
+    });
+    int64_t rest = n - i1 - b;
+    if (rest > 0)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows),
+                  int(rest), int(b), -1.0f, errors.data(), int(b),
+                  &upper[i1 * n + i1 + b], int(n), 1.0f, &w[i1 + b], int(n));
+  }
+  q.finish();
+  return {};
+}
+
+std::string quantizeGPTQ(const formats::Codec &codec, const float *weights,
+                         int64_t rows, int64_t cols, const double *hessian,
+                         const GPTQOptions &options, uint8_t *dst) {
+  GPTQSolver solver(hessian, cols, options);
+  return solver.quantize(codec, weights, rows, dst);
+}
+
+} // namespace qc

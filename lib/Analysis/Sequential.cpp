@@ -1,0 +1,283 @@
+//===- Sequential.cpp - GPTQ block by block -------------------------------===//
+#include "qc/Analysis/Sequential.h"
+#include "qc/Analysis/Quantize.h"
+#include "qc/Reference/Reference.h"
+#include "qc/Support/Parallel.h"
+#include "qc/Support/Progress.h"
+
+#include <cblas.h>
+
+#include <cmath>
+#include <set>
+
+namespace qc {
+
+namespace {
+
+/// X^T X of one product input, accumulated window by window (BLAS ssyrk
+/// into the upper triangle).
+struct Gram {
+  int64_t cols = 0, rows = 0;
+  std::vector<float> xtx;
+  explicit Gram(int64_t cols) : cols(cols), xtx(size_t(cols * cols), 0.0f) {}
+  void add(const float *x, int64_t n) {
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, int(cols), int(n), 1.0f,
+                x, int(cols), 1.0f, xtx.data(), int(cols));
+    rows += n;
+  }
+  /// The full symmetric matrix (idempotent).
+  void mirror() {
+    for (int64_t i = 0; i < cols; ++i)
+      for (int64_t j = i + 1; j < cols; ++j)
+        xtx[j * cols + i] = xtx[i * cols + j];
+  }
+};
+
+/// The four product inputs of a block.
+struct BlockGrams {
+  Gram attnIn, attnOut, ffnIn, ffnDown;
+  explicit BlockGrams(const model::Config &c)
+      : attnIn(c.dim), attnOut(c.dim), ffnIn(c.dim), ffnDown(c.hidden) {}
+};
+
+const char *const kBlockWeights[] = {"attn_q",   "attn_k",  "attn_v",
+                                     "attn_output", "ffn_gate", "ffn_up",
+                                     "ffn_down"};
+
+/// One transformer block's parameters in f32.
+struct Block {
+  std::string prefix; // "blk.N."
+  std::vector<float> attnNorm, ffnNorm, bq, bk, bv;
+  std::map<std::string, std::vector<float>> w; // by kBlockWeights name
+
+  Block(const model::Model &m, int64_t l) : prefix("blk." + std::to_string(l) + ".") {
+    attnNorm = m.tensor(prefix + "attn_norm.weight").toFloats();
+    ffnNorm = m.tensor(prefix + "ffn_norm.weight").toFloats();
+    if (m.config.qkvBias) {
+      bq = m.tensor(prefix + "attn_q.bias").toFloats();
+      bk = m.tensor(prefix + "attn_k.bias").toFloats();
+      bv = m.tensor(prefix + "attn_v.bias").toFloats();
+    }
+    for (const char *name : kBlockWeights)
+      w[name] = m.tensor(prefix + name + ".weight").toFloats();
+  }
+  Gram &gramOf(BlockGrams &g, const std::string &name) const {
+    if (name == "attn_output")
+      return g.attnOut;
+    if (name == "ffn_gate" || name == "ffn_up")
+      return g.ffnIn;
+    if (name == "ffn_down")
+      return g.ffnDown;
+    return g.attnIn;
+  }
+};
+
+/// y[T x N] = x[T x K] . w[N x K]^T
+void project(const float *x, const std::vector<float> &w, float *y, int64_t T,
+             int64_t N, int64_t K) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(T), int(N), int(K),
+              1.0f, x, int(K), w.data(), int(K), 0.0f, y, int(N));
+}
+
+/// Runs one block over one window of T tokens at positions 0..T-1 (BLAS
+/// products, attention per head), updating the hidden states `x` in place
+/// and adding the product inputs to `grams` when given.
+class BlockRunner {
+public:
+  BlockRunner(const model::Config &c, int64_t T)
+      : c(c), T(T), xn(T * c.dim), q(T * c.dim), k(T * c.kvDim()),
+        v(T * c.kvDim()), att(T * c.dim), o(T * c.dim), g(T * c.hidden),
+        u(T * c.hidden), scores(T * T) {}
+
+  void run(const Block &b, float *x, BlockGrams *grams) {
+    const int64_t D = c.dim, F = c.hidden, KV = c.kvDim(), hd = c.headDim();
+    for (int64_t t = 0; t < T; ++t)
+      rmsNorm(&x[t * D], b.attnNorm.data(), &xn[t * D], D, c.normEps);
+    if (grams)
+      grams->attnIn.add(xn.data(), T);
+    project(xn.data(), b.w.at("attn_q"), q.data(), T, D, D);
+    project(xn.data(), b.w.at("attn_k"), k.data(), T, KV, D);
+    project(xn.data(), b.w.at("attn_v"), v.data(), T, KV, D);
+    parallelRanges(T, 16, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        if (c.qkvBias) {
+          for (int64_t i = 0; i < D; ++i) q[t * D + i] += b.bq[i];
+          for (int64_t i = 0; i < KV; ++i) k[t * KV + i] += b.bk[i];
+          for (int64_t i = 0; i < KV; ++i) v[t * KV + i] += b.bv[i];
+        }
+        rope(&q[t * D], D, hd, t, c);
+        rope(&k[t * KV], KV, hd, t, c);
+      }
+    });
+    float scale = 1.0f / std::sqrt(float(hd));
+    int64_t group = c.heads / c.kvHeads;
+    for (int64_t h = 0; h < c.heads; ++h) {
+      const float *kh = &k[(h / group) * hd], *vh = &v[(h / group) * hd];
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(T), int(T),
+                  int(hd), scale, &q[h * hd], int(D), kh, int(KV), 0.0f,
+                  scores.data(), int(T));
+      // Causal softmax per row (the reference's: float exponentials, a
+      // double sum).
+      parallelRanges(T, 32, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+          float *s = &scores[t * T];
+          float mx = -INFINITY;
+          for (int64_t j = 0; j <= t; ++j)
+            mx = std::max(mx, s[j]);
+          double sum = 0;
+          for (int64_t j = 0; j <= t; ++j)
+            sum += s[j] = std::exp(s[j] - mx);
+          for (int64_t j = 0; j <= t; ++j)
+            s[j] = float(s[j] / sum);
+          std::fill(s + t + 1, s + T, 0.0f);
+        }
+      });
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(T), int(hd),
+                  int(T), 1.0f, scores.data(), int(T), vh, int(KV), 0.0f,
+                  &att[h * hd], int(D));
+    }
+    if (grams)
+      grams->attnOut.add(att.data(), T);
+    project(att.data(), b.w.at("attn_output"), o.data(), T, D, D);
+    for (int64_t i = 0; i < T * D; ++i)
+      x[i] += o[i];
+    for (int64_t t = 0; t < T; ++t)
+      rmsNorm(&x[t * D], b.ffnNorm.data(), &xn[t * D], D, c.normEps);
+    if (grams)
+      grams->ffnIn.add(xn.data(), T);
+    project(xn.data(), b.w.at("ffn_gate"), g.data(), T, F, D);
+    project(xn.data(), b.w.at("ffn_up"), u.data(), T, F, D);
+    for (int64_t i = 0; i < T * F; ++i)
+      g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    if (grams)
+      grams->ffnDown.add(g.data(), T);
+    project(g.data(), b.w.at("ffn_down"), o.data(), T, D, F);
+    for (int64_t i = 0; i < T * D; ++i)
+      x[i] += o[i];
+  }
+
+private:
+  const model::Config &c;
+  int64_t T;
+  std::vector<float> xn, q, k, v, att, o, g, u, scores;
+};
+
+} // namespace
+
+void quantizeSequential(const model::Model &m, const std::string &text,
+                        const std::map<std::string, std::string> &formatOf,
+                        const SequentialOptions &o, const TensorSink &sink,
+                        const HessianObserver &observe) {
+  const model::Config &c = m.config;
+  const int64_t D = c.dim;
+  std::vector<std::vector<int32_t>> windows =
+      calibrationWindows(m, text, o.windows);
+  const int64_t W = int64_t(windows.size()), T = o.windows.ctx;
+  std::set<std::string> pending;
+  for (const auto &[name, format] : formatOf) {
+    quantizedSpec(m.tensor(name), format); // throws when it cannot hold it
+    pending.insert(name);
+  }
+  std::vector<uint8_t> packed;
+  // Quantizes `name` (if it has a format) with the inputs' X^T X; returns
+  // the packed bytes' dequantized values in `values` when asked.
+  auto quantize = [&](const std::string &name, Gram *gram,
+                      std::vector<float> *values) {
+    auto f = formatOf.find(name);
+    if (f == formatOf.end())
+      return;
+    const model::Tensor &t = m.tensor(name);
+    packed.resize(quantizedSpec(t, f->second).bytes);
+    if (!gram) {
+      quantizeTensorInto(t, f->second, QuantMethod::RTN, nullptr, nullptr,
+                         packed.data());
+    } else {
+      gram->mirror();
+      if (observe)
+        observe(name, gram->xtx.data(), gram->cols, gram->rows);
+      std::vector<float> importance(gram->cols);
+      for (int64_t i = 0; i < gram->cols; ++i)
+        importance[i] = gram->xtx[i * gram->cols + i] / float(gram->rows);
+      auto parsed = formats::parseFormatName(f->second);
+      if (parsed && parsed->kind != formats::FormatName::GGML) {
+        GPTQSolver solver(gram->xtx.data(), gram->cols, o.gptq);
+        quantizeTensorInto(t, f->second, QuantMethod::GPTQ, importance.data(),
+                           nullptr, packed.data(), &solver);
+      } else {
+        quantizeTensorInto(t, f->second, QuantMethod::Imatrix,
+                           importance.data(), nullptr, packed.data());
+      }
+    }
+    if (values)
+      formats::makeCodec(f->second)->dequantize(packed.data(), t.rows(),
+                                                t.cols(), values->data());
+    sink(name, packed.data(), packed.size());
+    model::releasePages(t);
+    pending.erase(name);
+  };
+
+  // The hidden states of every window, from the embedding rows.
+  std::vector<float> x(size_t(W * T * D));
+  {
+    const model::Tensor &emb = m.tensor("token_embd.weight");
+    auto codec = formats::makeCodec(emb.format);
+    if (!codec)
+      throw model::FormatError("token_embd.weight: no codec for format '" +
+                               emb.format + "'");
+    int64_t row = codec->rowBytes(D);
+    for (int64_t w = 0; w < W; ++w)
+      for (int64_t t = 0; t < T; ++t) {
+        int32_t id = windows[w][t];
+        if (id < 0 || id >= c.vocab)
+          throw model::FormatError("token id " + std::to_string(id) +
+                                   " is outside the vocabulary");
+        codec->dequantize(emb.data() + codec->headerBytes() + id * row, 1, D,
+                          &x[(w * T + t) * D]);
+      }
+  }
+  BlockRunner runner(c, T);
+  Progress progress("gptq", double(c.layers + 1));
+  std::vector<float> window(size_t(T * D));
+  for (int64_t l = 0; l < c.layers; ++l) {
+    progress.update(double(l), "block " + std::to_string(l + 1) + "/" +
+                                   std::to_string(c.layers));
+    Block block(m, l);
+    BlockGrams grams(c);
+    // The float pass: X^T X of every product input; with float inputs its
+    // outputs are the next block's inputs.
+    for (int64_t w = 0; w < W; ++w) {
+      float *xw = &x[w * T * D];
+      if (o.floatInputs) {
+        runner.run(block, xw, &grams);
+      } else {
+        std::copy_n(xw, T * D, window.data());
+        runner.run(block, window.data(), &grams);
+      }
+    }
+    for (const char *name : kBlockWeights)
+      quantize(block.prefix + name + ".weight", &block.gramOf(grams, name),
+               o.floatInputs ? nullptr : &block.w[name]);
+    if (!o.floatInputs) // the next block sees this one quantized
+      for (int64_t w = 0; w < W; ++w)
+        runner.run(block, &x[w * T * D], nullptr);
+  }
+  // The head reads the final norm's output.
+  progress.update(double(c.layers), "output");
+  std::vector<float> outputNorm = m.tensor("output_norm.weight").toFloats();
+  Gram head(D);
+  for (int64_t w = 0; w < W; ++w) {
+    for (int64_t t = 0; t < T; ++t) {
+      float *row = &x[(w * T + t) * D];
+      rmsNorm(row, outputNorm.data(), &window[t * D], D, c.normEps);
+    }
+    head.add(window.data(), T);
+  }
+  quantize(c.tiedOutput ? "token_embd.weight" : "output.weight", &head,
+           nullptr);
+  // What no product reads: an untied embedding is a lookup table.
+  for (std::string name : std::set<std::string>(pending))
+    quantize(name, nullptr, nullptr);
+  progress.update(double(c.layers + 1), "done");
+}
+
+} // namespace qc
