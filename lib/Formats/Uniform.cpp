@@ -84,7 +84,10 @@ public:
   /// The code of w under (d, m).
   int code(float w, float d, float m) const {
     float id = d != 0.0f ? 1.0f / d : 0.0f;
-    return std::clamp(int(std::nearbyint((w - m) * id)), 0, maxCode());
+    // Round half to even as nearbyint does, inline: 1.5 * 2^23 added and
+    // taken away leaves the nearest integer of anything below 2^22.
+    float x = std::clamp((w - m) * id, -1.0f, float(maxCode() + 1));
+    return std::clamp(int((x + 12582912.0f) - 12582912.0f), 0, maxCode());
   }
   std::string gptqQuantizer(const float *src, int64_t rows, int64_t cols,
                             uint8_t *dst, GroupQuantizer &gq) const override;
@@ -127,6 +130,33 @@ private:
              float &m) const;
 
   UniformParams p;
+};
+
+struct ScaleFit {
+  double uu = 0, u1 = 0, oo = 0, uw = 0, ow = 0;
+  /// Adds the term of H_ij for codes u_i, u_j and weight w_j.
+  void add(double hij, double ui, double uj, double wj) {
+    uu += ui * hij * uj;
+    u1 += ui * hij;
+    oo += hij;
+    uw += ui * hij * wj;
+    ow += hij * wj;
+  }
+  /// d alone (m follows from d) when symmetric, else d and m.
+  bool solve(bool symmetric, float &d, float &m) const {
+    if (symmetric) {
+      if (uu <= 0)
+        return false;
+      d = float(uw / uu);
+      return true;
+    }
+    double det = uu * oo - u1 * u1;
+    if (det <= 0)
+      return false;
+    d = float((oo * uw - u1 * ow) / det);
+    m = float((uu * ow - u1 * uw) / det);
+    return true;
+  }
 };
 
 void UniformCodec::chooseParams(const float *w, const float *imp, int *q,
@@ -191,31 +221,41 @@ void UniformCodec::chooseParams(const float *w, const float *imp, int *q,
     }
   }
   // Coordinate descent: move single codes by one while that lowers the
-  // weighted error under a refitted scale.
+  // weighted error under a refitted scale. A move changes three of the
+  // least-squares sums, and the error follows from them: O(1) a trial.
+  double zero = p.symmetric ? double(half) : 0.0, ww = 0;
+  ScaleFit fit;
+  for (int i = 0; i < p.group; ++i) {
+    fit.add(weight[i], q[i] - zero, q[i] - zero, w[i]);
+    ww += double(weight[i]) * w[i] * w[i];
+  }
   for (int pass = 0; pass < 2; ++pass)
     for (int i = 0; i < p.group; ++i)
       for (int delta : {-1, 1}) {
         int k = q[i] + delta;
         if (k < 0 || k > maxCode())
           continue;
-        std::copy(q, q + p.group, trial.begin());
-        trial[i] = k;
+        double a = weight[i], u = q[i] - zero, v = k - zero;
+        ScaleFit t = fit;
+        t.uu += a * (v * v - u * u);
+        t.u1 += a * (v - u);
+        t.uw += a * (v - u) * w[i];
         float fd = d, fm = m;
-        if (!refit(w, weight.data(), trial.data(), fd, fm))
+        if (!t.solve(p.symmetric, fd, fm))
           continue;
         fd = roundScale(p.scale, fd);
         fm = p.symmetric ? -fd * float(half) : roundScale(p.scale, fm);
         // Codes stay as chosen here (not re-rounded): the move is the point.
-        double err = 0;
-        for (int j = 0; j < p.group; ++j) {
-          double e = double(w[j]) - (double(fd) * trial[j] + fm);
-          err += weight[j] * e * e;
-        }
+        // value = fd * u + c with c = fd * zero + fm.
+        double D = fd, c = D * zero + fm;
+        double err = ww - 2 * D * t.uw - 2 * c * t.ow + D * D * t.uu +
+                     2 * D * c * t.u1 + c * c * t.oo;
         if (err < best) {
           best = err;
           d = fd;
           m = fm;
-          std::copy(trial.begin(), trial.end(), q);
+          q[i] = k;
+          fit = t;
         }
       }
 }
@@ -238,32 +278,6 @@ void UniformCodec::writeGroup(float d, float m, const int *q,
 
 /// The weighted least-squares fit w ~ d * u + m, u the centred codes, from
 /// its moments under a weighting H: uHu, uH1, 1H1, uHw and 1Hw.
-struct ScaleFit {
-  double uu = 0, u1 = 0, oo = 0, uw = 0, ow = 0;
-  /// Adds the term of H_ij for codes u_i, u_j and weight w_j.
-  void add(double hij, double ui, double uj, double wj) {
-    uu += ui * hij * uj;
-    u1 += ui * hij;
-    oo += hij;
-    uw += ui * hij * wj;
-    ow += hij * wj;
-  }
-  /// d alone (m follows from d) when symmetric, else d and m.
-  bool solve(bool symmetric, float &d, float &m) const {
-    if (symmetric) {
-      if (uu <= 0)
-        return false;
-      d = float(uw / uu);
-      return true;
-    }
-    double det = uu * oo - u1 * u1;
-    if (det <= 0)
-      return false;
-    d = float((oo * uw - u1 * ow) / det);
-    m = float((uu * ow - u1 * uw) / det);
-    return true;
-  }
-};
 
 bool UniformCodec::refit(const float *w, const float *imp, const int *q,
                          float &d, float &m) const {
