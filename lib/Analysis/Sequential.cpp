@@ -8,7 +8,11 @@
 #include <cblas.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <set>
+#include <sys/stat.h>
 
 namespace qc {
 
@@ -162,6 +166,95 @@ private:
   std::vector<float> xn, q, k, v, att, o, g, u, scores;
 };
 
+/// FNV-1a, 64 bits.
+uint64_t fingerprint(const std::string &bytes, uint64_t h = 1469598103934665603ull) {
+  for (unsigned char c : bytes)
+    h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+/// What the state of a run depends on: the model (its path, size and
+/// modification time), the text, the options and the formats.
+uint64_t runFingerprint(const model::Model &m, const std::string &text,
+                        const std::map<std::string, std::string> &formatOf,
+                        const SequentialOptions &o) {
+  std::string key = m.source;
+  struct stat st;
+  if (::stat(m.source.c_str(), &st) == 0)
+    key += "|" + std::to_string(st.st_size) + "|" +
+           std::to_string(st.st_mtim.tv_sec) + "." +
+           std::to_string(st.st_mtim.tv_nsec);
+  key += "|" + std::to_string(o.windows.ctx) + "|" +
+         std::to_string(o.windows.chunks) + "|" +
+         std::to_string(o.floatInputs) + "|" + std::to_string(o.gptq.damp) +
+         "|" + std::to_string(o.gptq.actOrder) + "|" +
+         std::to_string(o.gptq.batch);
+  for (const auto &[name, format] : formatOf)
+    key += "|" + name + "=" + format;
+  return fingerprint(text, fingerprint(key));
+}
+
+const char kStateMagic[8] = {'Q', 'C', 'G', 'P', 'T', 'Q', 'S', '1'};
+
+/// The hidden states after block `next - 1`, written to a temporary name
+/// and renamed.
+void writeState(const std::string &path, uint64_t print, int64_t next,
+                const std::vector<float> &x) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    uint64_t count = x.size();
+    f.write(kStateMagic, 8);
+    f.write(reinterpret_cast<const char *>(&print), 8);
+    f.write(reinterpret_cast<const char *>(&next), 8);
+    f.write(reinterpret_cast<const char *>(&count), 8);
+    f.write(reinterpret_cast<const char *>(x.data()),
+            std::streamsize(count * sizeof(float)));
+    f.flush();
+    if (!f) {
+      std::remove(tmp.c_str());
+      throw model::FormatError(path + ": cannot write the GPTQ state (" +
+                               std::to_string(count * sizeof(float)) +
+                               " bytes of hidden states)");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw model::FormatError(path + ": cannot rename the GPTQ state into place");
+  }
+}
+
+/// The block to start at from a state file that matches `print` and the
+/// size of `x` (filled from it); 0 when there is none or it does not match.
+int64_t readState(const std::string &path, uint64_t print,
+                  std::vector<float> &x) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f)
+    return 0;
+  char magic[8];
+  uint64_t filePrint = 0, count = 0;
+  int64_t next = 0;
+  f.read(magic, 8);
+  f.read(reinterpret_cast<char *>(&filePrint), 8);
+  f.read(reinterpret_cast<char *>(&next), 8);
+  f.read(reinterpret_cast<char *>(&count), 8);
+  if (!f || std::memcmp(magic, kStateMagic, 8) != 0 || filePrint != print ||
+      count != x.size() || next <= 0) {
+    std::fprintf(stderr, "%s: another run's state (model, text, options or "
+                         "formats differ): starting over\n", path.c_str());
+    return 0;
+  }
+  std::vector<float> saved(x.size());
+  f.read(reinterpret_cast<char *>(saved.data()),
+         std::streamsize(count * sizeof(float)));
+  if (!f) {
+    std::fprintf(stderr, "%s: truncated state: starting over\n", path.c_str());
+    return 0;
+  }
+  x = std::move(saved);
+  return next;
+}
+
 } // namespace
 
 void quantizeSequential(const model::Model &m, const std::string &text,
@@ -211,7 +304,7 @@ void quantizeSequential(const model::Model &m, const std::string &text,
     if (values)
       formats::makeCodec(f->second)->dequantize(packed.data(), t.rows(),
                                                 t.cols(), values->data());
-    sink(name, packed.data(), packed.size());
+    sink.write(name, packed.data(), packed.size());
     model::releasePages(t);
     pending.erase(name);
   };
@@ -235,10 +328,24 @@ void quantizeSequential(const model::Model &m, const std::string &text,
                           &x[(w * T + t) * D]);
       }
   }
+  // A state left by an interrupted run of the same work: its hidden states,
+  // and the tensors of its finished blocks are in the archive already.
+  uint64_t print = runFingerprint(m, text, formatOf, o);
+  int64_t first = o.statePath.empty() ? 0 : readState(o.statePath, print, x);
+  first = std::min(first, c.layers);
+  if (first > 0)
+    std::fprintf(stderr, "gptq: resuming after block %lld of %lld (%s)\n",
+                 (long long)first, (long long)c.layers, o.statePath.c_str());
+  for (int64_t l = 0; l < first; ++l)
+    for (const char *name : kBlockWeights) {
+      std::string full = "blk." + std::to_string(l) + "." + name + ".weight";
+      if (pending.erase(full))
+        sink.keep(full);
+    }
   BlockRunner runner(c, T);
   Progress progress("gptq", double(c.layers + 1));
   std::vector<float> window(size_t(T * D));
-  for (int64_t l = 0; l < c.layers; ++l) {
+  for (int64_t l = first; l < c.layers; ++l) {
     progress.update(double(l), "block " + std::to_string(l + 1) + "/" +
                                    std::to_string(c.layers));
     Block block(m, l);
@@ -260,6 +367,12 @@ void quantizeSequential(const model::Model &m, const std::string &text,
     if (!o.floatInputs) // the next block sees this one quantized
       for (int64_t w = 0; w < W; ++w)
         runner.run(block, &x[w * T * D], nullptr);
+    if (!o.statePath.empty())
+      writeState(o.statePath, print, l + 1, x);
+    if (l == o.stopAfterBlock)
+      throw SequentialInterrupted("stopped after block " + std::to_string(l) +
+                                  " as asked; " + o.statePath +
+                                  " holds the state to resume from");
   }
   // The head reads the final norm's output.
   progress.update(double(c.layers), "output");

@@ -111,8 +111,9 @@ TensorSpec specOf(const Tensor &t) {
 
 ArchiveWriter::ArchiveWriter(const std::string &path, const Config &config,
                              const Vocabulary &vocab,
-                             std::vector<TensorSpec> specs)
-    : path(path), tmp(path + ".tmp." + std::to_string(::getpid())) {
+                             std::vector<TensorSpec> specs, bool resumable)
+    : path(path), tmp(resumable ? path + ".partial"
+                                : path + ".tmp." + std::to_string(::getpid())) {
   std::map<std::string, std::string> meta;
   meta["qc.config"] = configJson(config);
   meta["qc.vocab"] = vocabJson(vocab);
@@ -151,17 +152,44 @@ ArchiveWriter::ArchiveWriter(const std::string &path, const Config &config,
   // The data starts 64-byte aligned, so the file maps straight into memory.
   while ((8 + header.size()) % 64 != 0)
     header += ' ';
-  fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw FormatError(path + ": cannot create " + tmp + ": " +
-                      std::strerror(errno));
   uint64_t len = header.size();
   std::string head(reinterpret_cast<const char *>(&len), 8);
   head += header;
   for (auto &[name, slot] : slots)
     slot.offset += head.size();
+  // A partial archive of the same tensors is kept as it is.
+  if (resumable) {
+    std::string old(head.size(), '\0');
+    int in = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    bool same = in >= 0 && ::pread(in, old.data(), old.size(), 0) ==
+                               ssize_t(old.size()) && old == head;
+    if (in >= 0)
+      ::close(in);
+    if (same) {
+      fd = ::open(tmp.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd >= 0)
+        return;
+    }
+  }
+  fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw FormatError(path + ": cannot create " + tmp + ": " +
+                      std::strerror(errno));
   writeAt(fd, path, reinterpret_cast<const uint8_t *>(head.data()),
           head.size(), 0);
+}
+
+void ArchiveWriter::keep(const std::string &name) {
+  auto it = slots.find(name);
+  if (it == slots.end())
+    throw FormatError(path + ": tensor '" + name + "' is not in the archive");
+  it->second.written = true;
+}
+
+void ArchiveWriter::leaveForResume() {
+  if (fd >= 0)
+    ::close(fd);
+  fd = -1;
 }
 
 ArchiveWriter::~ArchiveWriter() {

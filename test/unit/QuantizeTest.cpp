@@ -71,9 +71,9 @@ TEST(Sequential, FloatInputsGiveTheReferenceXtX) {
     std::set<std::string> written;
     quantizeSequential(
         m, text, formatOf, o,
-        [&](const std::string &name, const uint8_t *, size_t) {
-          written.insert(name);
-        },
+        TensorSink{[&](const std::string &name, const uint8_t *,
+                       size_t) { written.insert(name); },
+                   [](const std::string &) {}},
         [&](const std::string &name, const float *xtx, int64_t cols,
             int64_t rows) {
           const InputStats &r = reference.weights.at(name);

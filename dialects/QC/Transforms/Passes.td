@@ -157,7 +157,12 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
       quantized (`float-inputs=true`: from the float model), and each
       block's X^T X (and the importance of its ggml-typed weights) is
       collected, used and dropped before the next; memory holds the hidden
-      states, one block and its four X^T X. Without `calib`, `qc.hessian`
+      states, one block and its four X^T X. After each block the hidden
+      states go to `<out>.gptq-state` and the archive grows in
+      `<out>.partial`: a run interrupted there (killed, or
+      `stop-after-block`) and started again with the same model, text,
+      options and formats resumes after the last finished block and ends
+      byte-identical to an uninterrupted run. Without `calib`, `qc.hessian`
       from qc-calibrate xtx=true (every weight's X^T X from the float model
       at once).
 
@@ -175,6 +180,9 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
            "gptq block by block: windows (0: all)">,
     Option<"floatInputs", "float-inputs", "bool", "false",
            "gptq block by block: inputs from the float model">,
+    Option<"stopAfterBlock", "stop-after-block", "int64_t", "-1",
+           "gptq block by block: stop after this block as a killed run "
+           "would, leaving what resumes it (tests)">,
   ];
 }
 

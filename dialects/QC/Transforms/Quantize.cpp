@@ -61,6 +61,7 @@ struct QCQuantizePass : mlir::qc::impl::QCQuantizeBase<QCQuantizePass> {
       sequential->options.windows.ctx = ctx;
       sequential->options.windows.chunks = chunks;
       sequential->options.floatInputs = floatInputs;
+      sequential->options.stopAfterBlock = stopAfterBlock;
     }
     if (m != ::qc::QuantMethod::RTN && !sequential)
       for (auto [p, f] : work)

@@ -4,6 +4,7 @@
 #include "qc/Model/Archive.h"
 #include "qc/Support/Progress.h"
 
+#include <cstdio>
 #include <optional>
 
 namespace mlir::qc {
@@ -35,7 +36,10 @@ quantizeParams(ModuleOp module,
       specs.push_back(f == formatOf.end() ? ::qc::model::specOf(t)
                                           : ::qc::quantizedSpec(t, f->second));
     }
-    writer.emplace(target, m->config, m->vocab, std::move(specs));
+    // Block-by-block GPTQ can resume: its archive and state stay where an
+    // interrupted run left them.
+    writer.emplace(target, m->config, m->vocab, std::move(specs),
+                   /*resumable=*/sequential != nullptr);
   } catch (const std::exception &e) {
     return module.emitError("cannot quantize: ") << e.what();
   }
@@ -46,14 +50,24 @@ quantizeParams(ModuleOp module,
     for (StringRef attr : {"qc.format", "qc.importance", "qc.hessian"})
       param->removeAttr(attr);
   };
+  std::string statePath = target + ".gptq-state";
   if (sequential) {
+    ::qc::SequentialOptions options = sequential->options;
+    options.statePath = statePath;
+    ::qc::TensorSink sink{
+        [&](const std::string &name, const uint8_t *bytes, size_t size) {
+          writer->write(name, bytes, size);
+        },
+        [&](const std::string &name) { writer->keep(name); }};
     try {
-      ::qc::quantizeSequential(
-          *m, sequential->text, formatOf, sequential->options,
-          [&](const std::string &name, const uint8_t *bytes, size_t size) {
-            writer->write(name, bytes, size);
-          });
+      ::qc::quantizeSequential(*m, sequential->text, formatOf, options, sink);
+    } catch (const ::qc::SequentialInterrupted &e) {
+      writer->leaveForResume();
+      return module.emitError("interrupted: ")
+             << e.what() << "; " << writer->temporaryPath()
+             << " holds the blocks written so far (run again to resume)";
     } catch (const std::exception &e) {
+      std::remove(statePath.c_str());
       return module.emitError("cannot quantize: ") << e.what();
     }
     for (auto [param, format] : work)
@@ -97,6 +111,8 @@ quantizeParams(ModuleOp module,
         ::qc::model::releasePages(t);
       }
     writer->commit();
+    if (sequential)
+      std::remove(statePath.c_str());
   } catch (const std::exception &e) {
     return module.emitError("cannot write the weights archive: ") << e.what();
   }

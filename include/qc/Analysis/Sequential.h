@@ -25,15 +25,34 @@ struct SequentialOptions {
   CalibrationOptions windows; // ctx and chunks (X^T X is always collected)
   bool floatInputs = false;   // block l sees the float model's hidden states
   GPTQOptions gptq;
+  /// After each block the hidden states go here (atomically), with a
+  /// fingerprint of the model, text, options and formats; a run that finds
+  /// a matching file starts after its last block. Empty: no state.
+  std::string statePath;
+  /// Stop with SequentialInterrupted after this block, as a run killed
+  /// there would (tests resuming); -1: never.
+  int64_t stopAfterBlock = -1;
+};
+
+/// Thrown at stopAfterBlock: the state file and the tensors written so far
+/// are what a resumed run needs.
+struct SequentialInterrupted : model::FormatError {
+  using FormatError::FormatError;
 };
 
 /// Sees each weight's X^T X (cols x cols, upper triangle mirrored) over
 /// `rows` calibration rows, before the weight is quantized.
 using HessianObserver = std::function<void(
     const std::string &weight, const float *xtx, int64_t cols, int64_t rows)>;
-/// Receives each quantized tensor's packed bytes, once.
-using TensorSink = std::function<void(const std::string &name,
-                                      const uint8_t *bytes, size_t size)>;
+/// Where the quantized tensors go.
+struct TensorSink {
+  /// Each quantized tensor's packed bytes, once.
+  std::function<void(const std::string &name, const uint8_t *bytes,
+                     size_t size)>
+      write;
+  /// A resumed run: `name` was written before the interruption.
+  std::function<void(const std::string &name)> keep;
+};
 
 /// Quantizes every weight `formatOf` names (weight name -> format name) in
 /// block order: formats with a GPTQ path by GPTQ, ggml types by importance

@@ -32,8 +32,13 @@ struct TensorSpec {
 /// it, so a failure never leaves a half-written archive.
 class ArchiveWriter {
 public:
+  /// `resumable`: the temporary file is `path` + ".partial", and one left by
+  /// an interrupted run with the same header is reopened as it is, its
+  /// tensors to be named by keep() (what is in them, its caller's state
+  /// file knows).
   ArchiveWriter(const std::string &path, const Config &config,
-                const Vocabulary &vocab, std::vector<TensorSpec> specs);
+                const Vocabulary &vocab, std::vector<TensorSpec> specs,
+                bool resumable = false);
   ~ArchiveWriter();
   ArchiveWriter(const ArchiveWriter &) = delete;
   ArchiveWriter &operator=(const ArchiveWriter &) = delete;
@@ -42,7 +47,12 @@ public:
   /// name, a size other than its spec's, a second write, or a failed write
   /// (a full disk: the error names the file, offset and errno's text).
   void write(const std::string &name, const uint8_t *data, uint64_t size);
+  /// A resumed archive: `name` holds what the interrupted run wrote.
+  void keep(const std::string &name);
   void commit();
+  /// Closes the temporary file and leaves it for a later run to resume.
+  void leaveForResume();
+  const std::string &temporaryPath() const { return tmp; }
 
 private:
   struct Slot {
