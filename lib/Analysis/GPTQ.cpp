@@ -44,34 +44,36 @@ template <typename T> void GPTQSolver::factor(const T *h) {
     std::sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
       return diag[a] != diag[b] ? diag[a] > diag[b] : a < b;
     });
-  // The damped Hessian in column order; a dead input (never active) gets a
-  // unit diagonal and no coupling, and its weights count as zero.
-  std::vector<double> hp(size_t(n * n));
-  for (int64_t i = 0; i < n; ++i) {
-    dead[i] = h[i * n + i] == 0;
-    for (int64_t j = 0; j < n; ++j)
-      hp[i * n + j] = double(h[perm[i] * n + perm[j]]);
-  }
+  // The damped Hessian in column order, indices reversed (r = n-1-i); a
+  // dead input (never active) gets a unit diagonal and no coupling, and
+  // its weights count as zero.
+  std::vector<double> hr(size_t(n * n));
   for (int64_t i = 0; i < n; ++i)
-    hp[i * n + i] =
-        (dead[perm[i]] ? 1.0 : hp[i * n + i]) + options.damp * meanDiag;
-  // H = L L^T, H^-1 from it (lower triangle), mirrored, then H^-1 = U^T U.
-  if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, hp.data(), n) != 0 ||
-      LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', n, hp.data(), n) != 0) {
+    dead[i] = h[i * n + i] == 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      hr[(n - 1 - i) * n + (n - 1 - j)] = double(h[perm[i] * n + perm[j]]);
+  for (int64_t i = 0; i < n; ++i) {
+    double &d = hr[(n - 1 - i) * n + (n - 1 - i)];
+    d = (dead[perm[i]] ? 1.0 : d) + options.damp * meanDiag;
+  }
+  // With the reversal P, P H P = L L^T gives H = R R^T for the upper
+  // R = P L P, so H^-1 = U^T U with U = R^-1 = P L^-1 P upper: one
+  // Cholesky and one triangular inverse. H is symmetric, so the row-major
+  // buffer is read as column-major as it is.
+  if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', n, hr.data(), n) != 0) {
     why = "the damped Hessian is not positive definite";
     return;
   }
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = i + 1; j < n; ++j)
-      hp[i * n + j] = hp[j * n + i];
-  if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', n, hp.data(), n) != 0) {
-    why = "the inverse of the damped Hessian is not positive definite";
+  if (LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'L', 'N', n, hr.data(), n) != 0) {
+    why = "the Cholesky factor of the damped Hessian is singular";
     return;
   }
+  // U[i][j] = L^-1[n-1-i][n-1-j], column-major element (r, c) at c*n + r.
   upper.assign(size_t(n * n), 0.0f);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = i; j < n; ++j)
-      upper[i * n + j] = float(hp[i * n + j]);
+      upper[i * n + j] = float(hr[(n - 1 - j) * n + (n - 1 - i)]);
 }
 
 std::string GPTQSolver::quantize(const formats::Codec &codec,
