@@ -6,7 +6,8 @@
 # threads for both.
 #   qc:        import, compile the float model, calibrate on its generated
 #              kernels (imatrix), assign formats for BPW bits per weight
-#              (sampled-row errors, no KL pass), quantize (imatrix method),
+#              (sampled-row errors, no KL pass), quantize (imatrix method,
+#              or METHOD=gptq: GPTQ block by block on the same windows),
 #              pack, compile the quantized model
 #   llama.cpp: llama-imatrix, llama-quantize Q4_K_M with that imatrix
 # Writes bench/results/scale-<arch>.md.
@@ -14,6 +15,7 @@
 # usage: bench/scale/run.sh LLAMA_CPP_BIN_DIR [QC_BIN_DIR]
 #   ARCH=llama-3.2-1b (qwen2.5-0.5b, llama-2-7b)  CHUNKS=100  CTX=512
 #   THREADS=2  BPW=4.5  TEXT=../shared/data/wikitext-2-raw-test.txt  WORK=dir
+#   METHOD=imatrix (gptq)
 #   CANDIDATES: the budget's formats (default: those quant-compile has
 #   kernels for)
 set -euo pipefail
@@ -21,7 +23,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 llama=${1:?usage: $0 LLAMA_CPP_BIN_DIR [QC_BIN_DIR]}
 qc=${2:-$root/build/bin}
 arch=${ARCH:-llama-3.2-1b} chunks=${CHUNKS:-100} ctx=${CTX:-512}
-threads=${THREADS:-2} bpw=${BPW:-4.5}
+threads=${THREADS:-2} bpw=${BPW:-4.5} method=${METHOD:-imatrix}
 candidates=${CANDIDATES:-"ternary<2,16,27>;uniform<3,32,sym,f16>;uniform<4,32,sym,f16>;uniform<5,32,sym,f16>;uniform<6,32,sym,f16>;Q4_0;Q4_K;Q8_0;F16"}
 text=${TEXT:-$root/../shared/data/wikitext-2-raw-test.txt}
 work=${WORK:-$(mktemp -d)}
@@ -47,7 +49,12 @@ step "qc: calibrate (generated kernels)" "$qc/quant-run" imatrix -m m.safetensor
   --compiled ./float.so --mmap -t "$threads" -f "$text" --ctx "$ctx" --chunks "$chunks" -o qc.imatrix
 step "qc: assign $bpw bpw" "$qc/quant-opt" m.mlir --qc-calibrate="imatrix=qc.imatrix" \
   --qc-assign-formats="target-bpw=$bpw method=imatrix candidates=$candidates print-table=false" -o a.mlir
-step "qc: quantize (imatrix)" "$qc/quant-opt" a.mlir --qc-quantize="method=imatrix out=q.safetensors" -o q.mlir
+if [ "$method" = gptq ]; then
+  step "qc: quantize (GPTQ block by block)" "$qc/quant-opt" a.mlir \
+    --qc-quantize="method=gptq calib=$text ctx=$ctx chunks=$chunks out=q.safetensors" -o q.mlir
+else
+  step "qc: quantize (imatrix)" "$qc/quant-opt" a.mlir --qc-quantize="method=imatrix out=q.safetensors" -o q.mlir
+fi
 step "qc: pack" "$qc/quant-opt" q.mlir --qc-pack -o p.mlir
 step "qc: compile quantized" "$qc/quant-compile" p.mlir --emit=lib -o q.so
 step "llama.cpp: llama-imatrix" "$llama/llama-imatrix" -m "$gguf" -f "$text" -c "$ctx" \
@@ -61,11 +68,11 @@ for r in "${rows[@]}"; do
   case $r in "| qc:"*) qcs=$(awk -v a="$qcs" -v b="$s" 'BEGIN{print a+b}') ;;
              *) ls=$(awk -v a="$ls" -v b="$s" 'BEGIN{print a+b}') ;; esac
 done
-out=$root/bench/results/scale-$arch.md
+out=$root/bench/results/scale-$arch$([ "$method" = gptq ] && echo -gptq).md
 {
   echo "# Scale: synthetic $arch (F16 GGUF, $(du -mL "$gguf" | cut -f1) MB)"
   echo
-  echo "$chunks windows x $ctx tokens of $(basename "$text"), $threads threads, budget $bpw bpw."
+  echo "$chunks windows x $ctx tokens of $(basename "$text"), $threads threads, budget $bpw bpw, method $method."
   echo "Synthetic weights: times and memory only. Peak RSS counts the mapped pages a step touched."
   echo
   echo "| step | wall s | peak RSS MB |"
