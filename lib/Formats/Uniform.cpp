@@ -111,21 +111,32 @@ private:
   }
 
   /// Codes for scale d and offset m, and their weighted squared error.
-  /// Float lanes with eight partial sums, so the loop vectorises (the
-  /// scale search calls this ~100 times a group).
   double assign(const float *w, const float *imp, float d, float m,
                 int *q) const {
-    float id = d != 0.0f ? 1.0f / d : 0.0f, top = float(maxCode());
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    return imp ? codesAndError<true>(w, imp, d, m, id, q)
+               : codesAndError<false>(w, imp, d, m, id, q);
+  }
+  /// assign's loop: eight float lanes with their own partial sums, so it
+  /// vectorises (the scale search calls it ~100 times a group).
+  template <bool Weighted>
+  double codesAndError(const float *w, const float *imp, float d, float m,
+                       float id, int *q) const {
+    const float top = float(maxCode());
     float acc[8] = {};
-    for (int i0 = 0; i0 < p.group; i0 += 8)
-      for (int j = 0; j < 8 && i0 + j < p.group; ++j) {
-        int i = i0 + j;
-        float x = std::clamp((w[i] - m) * id, 0.0f, top);
-        float r = (x + 12582912.0f) - 12582912.0f; // nearest, ties to even
-        q[i] = int(r);
-        float e = w[i] - (d * r + m);
-        acc[j] += (imp ? imp[i] : 1.0f) * e * e;
-      }
+    auto lane = [&](int i, float &sum) {
+      float x = std::min(std::max((w[i] - m) * id, 0.0f), top);
+      float r = (x + 12582912.0f) - 12582912.0f; // nearest, ties to even
+      q[i] = int(r);
+      float e = w[i] - (d * r + m);
+      sum += (Weighted ? imp[i] : 1.0f) * e * e;
+    };
+    int i = 0;
+    for (; i + 8 <= p.group; i += 8)
+      for (int j = 0; j < 8; ++j)
+        lane(i + j, acc[j]);
+    for (; i < p.group; ++i)
+      lane(i, acc[i % 8]);
     return double(((acc[0] + acc[1]) + (acc[2] + acc[3])) +
                   ((acc[4] + acc[5]) + (acc[6] + acc[7])));
   }
