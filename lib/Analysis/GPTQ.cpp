@@ -47,25 +47,26 @@ template <typename T> void GPTQSolver::factor(const T *h) {
   // The damped Hessian in column order, indices reversed (r = n-1-i); a
   // dead input (never active) gets a unit diagonal and no coupling, and
   // its weights count as zero.
-  std::vector<double> hr(size_t(n * n));
+  std::vector<float> hr(size_t(n * n));
   for (int64_t i = 0; i < n; ++i)
     dead[i] = h[i * n + i] == 0;
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j)
-      hr[(n - 1 - i) * n + (n - 1 - j)] = double(h[perm[i] * n + perm[j]]);
+      hr[(n - 1 - i) * n + (n - 1 - j)] = float(h[perm[i] * n + perm[j]]);
   for (int64_t i = 0; i < n; ++i) {
-    double &d = hr[(n - 1 - i) * n + (n - 1 - i)];
-    d = (dead[perm[i]] ? 1.0 : d) + options.damp * meanDiag;
+    float &d = hr[(n - 1 - i) * n + (n - 1 - i)];
+    d = float((dead[perm[i]] ? 1.0 : double(d)) + options.damp * meanDiag);
   }
   // With the reversal P, P H P = L L^T gives H = R R^T for the upper
   // R = P L P, so H^-1 = U^T U with U = R^-1 = P L^-1 P upper: one
   // Cholesky and one triangular inverse. H is symmetric, so the row-major
-  // buffer is read as column-major as it is.
-  if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', n, hr.data(), n) != 0) {
+  // buffer is read as column-major as it is. Single precision, as the
+  // paper's implementation: the damping keeps H well conditioned.
+  if (LAPACKE_spotrf(LAPACK_COL_MAJOR, 'L', n, hr.data(), n) != 0) {
     why = "the damped Hessian is not positive definite";
     return;
   }
-  if (LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'L', 'N', n, hr.data(), n) != 0) {
+  if (LAPACKE_strtri(LAPACK_COL_MAJOR, 'L', 'N', n, hr.data(), n) != 0) {
     why = "the Cholesky factor of the damped Hessian is singular";
     return;
   }
@@ -73,7 +74,7 @@ template <typename T> void GPTQSolver::factor(const T *h) {
   upper.assign(size_t(n * n), 0.0f);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = i; j < n; ++j)
-      upper[i * n + j] = float(hr[(n - 1 - j) * n + (n - 1 - i)]);
+      upper[i * n + j] = hr[(n - 1 - j) * n + (n - 1 - i)];
 }
 
 std::string GPTQSolver::quantize(const formats::Codec &codec,

@@ -5,7 +5,7 @@
 // the upper Cholesky factor of H^-1, H = X^T X. Columns go in lazy batches
 // of 128: inside a batch the updates touch only the batch, the rest of W is
 // updated once per batch by one matrix product. The factorisations are
-// LAPACK's (dpotrf, dtrtri), the products BLAS's (OpenBLAS on Debian).
+// LAPACK's (spotrf, strtri), the products BLAS's (OpenBLAS on Debian).
 //
 //===----------------------------------------------------------------------===//
 #ifndef QC_ANALYSIS_GPTQ_H
