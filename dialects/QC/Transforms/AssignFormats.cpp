@@ -12,9 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 namespace mlir::qc {
 #define GEN_PASS_DEF_QCASSIGNFORMATS
@@ -115,14 +113,12 @@ struct QCAssignFormatsPass
 
   LogicalResult assignByRecipe(const model::Model &m, SmallVector<Row> &rows) {
     ModuleOp module = getOperation();
-    std::ifstream f(recipe);
-    if (!f)
-      return module.emitError("cannot open recipe '") << recipe << "'";
-    std::stringstream text;
-    text << f.rdbuf();
+    FailureOr<std::string> text = readOptionFile(module, "recipe", recipe);
+    if (failed(text))
+      return failure();
     model::Json r;
     try {
-      r = model::parseJson(text.str(), recipe);
+      r = model::parseJson(*text, recipe);
     } catch (const std::exception &e) {
       return module.emitError("bad recipe: ") << e.what();
     }
@@ -332,15 +328,13 @@ struct QCAssignFormatsPass
       measured.push_back(std::move(rowsForTensor));
     }
     if (!klText.empty()) {
-      std::ifstream f(klText, std::ios::binary);
-      if (!f)
-        return module.emitError("cannot open kl-text '") << klText << "'";
-      std::stringstream text;
-      text << f.rdbuf();
+      FailureOr<std::string> text = readOptionFile(module, "kl-text", klText);
+      if (failed(text))
+        return failure();
       std::vector<std::map<std::string, double>> kl;
       try {
         for (const auto &values : referenceValues)
-          kl.push_back(::qc::measureSensitivity(m, text.str(), values, klCtx,
+          kl.push_back(::qc::measureSensitivity(m, *text, values, klCtx,
                                                 klWindows));
       } catch (const std::exception &e) {
         return module.emitError("sensitivity measurement failed: ")

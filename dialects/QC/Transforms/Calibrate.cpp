@@ -6,8 +6,6 @@
 
 #include <algorithm>
 
-#include <fstream>
-#include <sstream>
 
 namespace mlir::qc {
 #define GEN_PASS_DEF_QCCALIBRATE
@@ -42,19 +40,16 @@ struct QCCalibratePass
         stats = ::qc::readImatrix(imatrix);
         statsPath = imatrix;
       } else {
-        std::ifstream f(calib, std::ios::binary);
-        if (!f) {
-          module.emitError("cannot open calibration text '") << calib << "'";
+        FailureOr<std::string> text =
+            readOptionFile(module, "calibration text", calib);
+        if (failed(text))
           return signalPassFailure();
-        }
-        std::stringstream text;
-        text << f.rdbuf();
         ::qc::CalibrationOptions options;
         options.ctx = ctx;
         options.chunks = chunks;
         options.collectXtX = xtx;
         if (compiled.empty()) {
-          stats = ::qc::calibrate(*model, text.str(), options);
+          stats = ::qc::calibrate(*model, *text, options);
         } else {
           int64_t context = std::max(ctx.getValue(), model->config.context);
           ::qc::CompiledLibrary library(
@@ -62,7 +57,7 @@ struct QCCalibratePass
               qc_options{int(threads), context, /*mmap=*/1});
           std::vector<float> logits;
           stats = ::qc::calibrate(
-              *model, text.str(), options,
+              *model, *text, options,
               [&](const int32_t *tokens, int64_t count,
                   const ::qc::InputObserver &observer) {
                 library.observeInputs(observer);

@@ -1,10 +1,9 @@
 //===- Quantize.cpp - qc-quantize -----------------------------------------===//
 #include "dialects/QC/Transforms/Passes.h"
 #include "dialects/QC/Transforms/QuantizeParams.h"
+#include "dialects/QC/Transforms/WeightArchive.h"
 
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 namespace mlir::qc {
 #define GEN_PASS_DEF_QCQUANTIZE
@@ -49,15 +48,12 @@ struct QCQuantizePass : mlir::qc::impl::QCQuantizeBase<QCQuantizePass> {
     }
     std::optional<SequentialGPTQ> sequential;
     if (!calib.empty()) {
-      std::ifstream f(calib, std::ios::binary);
-      if (!f) {
-        module.emitError("cannot open calibration text '") << calib << "'";
+      FailureOr<std::string> text =
+          readOptionFile(module, "calibration text", calib);
+      if (failed(text))
         return signalPassFailure();
-      }
-      std::stringstream text;
-      text << f.rdbuf();
       sequential.emplace();
-      sequential->text = text.str();
+      sequential->text = *text;
       sequential->options.windows.ctx = ctx;
       sequential->options.windows.chunks = chunks;
       sequential->options.floatInputs = floatInputs;

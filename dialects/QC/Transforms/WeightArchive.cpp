@@ -3,6 +3,8 @@
 
 #include "llvm/ADT/SetVector.h"
 
+#include <fstream>
+#include <sstream>
 #include <unistd.h>
 
 namespace mlir::qc {
@@ -40,6 +42,16 @@ std::string relativeToModule(ModuleOp module, const std::string &path) {
       return std::string(cwd) + "/" + path;
   }
   return path;
+}
+
+FailureOr<std::string> readOptionFile(ModuleOp module, StringRef what,
+                                      const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f)
+    return module.emitError("cannot open ") << what << " '" << path << "'";
+  std::stringstream bytes;
+  bytes << f.rdbuf();
+  return bytes.str();
 }
 
 FailureOr<::qc::model::Model> loadWeights(ModuleOp module) {

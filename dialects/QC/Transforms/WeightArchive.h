@@ -25,6 +25,11 @@ std::string relativeToModule(ModuleOp module, const std::string &path);
 /// Maps the archive (tensors view the file); emits the reader's error on the module on failure.
 FailureOr<::qc::model::Model> loadWeights(ModuleOp module);
 
+/// The bytes of a file a pass option names (`what`: "calibration text",
+/// "recipe", ...); emits "cannot open <what> '<path>'" on the module.
+FailureOr<std::string> readOptionFile(ModuleOp module, StringRef what,
+                                      const std::string &path);
+
 /// qc.param ops whose value is a weight matrix of qc.linear, qc.logits or
 /// qc.embedding (in program order, each once).
 SmallVector<ParamOp> matrixParams(ModuleOp module);
