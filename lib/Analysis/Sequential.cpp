@@ -2,6 +2,7 @@
 #include "qc/Analysis/Sequential.h"
 #include "qc/Analysis/Quantize.h"
 #include "qc/Reference/Reference.h"
+#include "qc/Support/Memory.h"
 #include "qc/Support/Parallel.h"
 #include "qc/Support/Progress.h"
 
@@ -270,6 +271,31 @@ void quantizeSequential(const model::Model &m, const std::string &text,
   for (const auto &[name, format] : formatOf) {
     quantizedSpec(m.tensor(name), format); // throws when it cannot hold it
     pending.insert(name);
+  }
+  // What the run holds at once: the hidden states, one block in f32 with
+  // its four X^T X and a window's activations, and GPTQ's two n x n
+  // factors of the widest input. Refuse before allocating rather than be
+  // killed for memory halfway.
+  {
+    double floats = double(W) * T * D;
+    double block = 0;
+    for (const char *name : kBlockWeights)
+      block += double(m.tensor("blk.0." + std::string(name) + ".weight")
+                          .numElements());
+    int64_t widest = std::max(D, c.hidden);
+    double grams = 3.0 * D * D + double(c.hidden) * c.hidden;
+    double window = double(T) * (5 * D + 2 * c.kvDim() + 2 * c.hidden + T);
+    double need = 4 * (floats + block + grams + window +
+                       2.0 * double(widest) * widest);
+    int64_t available = availableMemoryBytes();
+    if (available > 0 && need > double(available))
+      throw model::FormatError(
+          "GPTQ block by block needs about " + gigabytes(need) +
+          " (hidden states of " + std::to_string(W) + " windows x " +
+          std::to_string(T) + " tokens: " + gigabytes(4 * floats) +
+          "; one block in f32: " + gigabytes(4 * block) + "), " +
+          gigabytes(double(available)) +
+          " is available: use fewer windows (chunks=) or a shorter ctx");
   }
   std::vector<uint8_t> packed;
   // Quantizes `name` (if it has a format) with the inputs' X^T X; returns
