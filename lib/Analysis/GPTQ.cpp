@@ -87,50 +87,58 @@ std::string GPTQSolver::quantize(const formats::Codec &codec,
   if (!err.empty())
     return err;
   int64_t g = q.group, groups = (n + g - 1) / g;
-  // W in column order; a dead input's weights are zero.
-  std::vector<float> w(size_t(rows * n));
-  parallelRanges(rows, 64, [&](int64_t r0, int64_t r1) {
-    std::vector<float> gw(g), gimp(g);
-    for (int64_t r = r0; r < r1; ++r) {
-      for (int64_t i = 0; i < n; ++i)
-        w[r * n + i] = dead[perm[i]] ? 0.0f : weights[r * n + perm[i]];
-      // Static groups: parameters per (row, group) from the weights.
-      for (int64_t b = 0; b < groups; ++b) {
-        int64_t valid = std::min(g, n - b * g);
-        for (int64_t i = 0; i < g; ++i) {
-          int64_t c = b * g + i;
-          gw[i] = i < valid && !dead[c] ? weights[r * n + c] : 0.0f;
-          gimp[i] = i < valid ? diag[c] : 0.0f;
-        }
-        q.fit(r, b, gw.data(), gimp.data(), valid);
-      }
-    }
-  });
-  // Lazy batches: within one, each row's errors update only the batch;
-  // then one product carries the batch's errors to every later column.
+  // Rows are independent given U: they go in chunks of about 16 MiB of
+  // working copy, so a 128k-row head costs no second copy of itself.
+  int64_t chunk = std::max<int64_t>(64, (int64_t(4) << 20) / n);
   int64_t batch = std::max<int64_t>(1, options.batch);
-  std::vector<float> errors;
-  for (int64_t i1 = 0; i1 < n; i1 += batch) {
-    int64_t b = std::min(batch, n - i1);
-    errors.assign(size_t(rows * b), 0.0f);
-    parallelRanges(rows, 64, [&](int64_t r0, int64_t r1) {
+  std::vector<float> w, errors;
+  for (int64_t c0 = 0; c0 < rows; c0 += chunk) {
+    int64_t count = std::min(chunk, rows - c0);
+    const float *src = weights + c0 * n;
+    // W in column order; a dead input's weights are zero.
+    w.resize(size_t(count * n));
+    parallelRanges(count, 64, [&](int64_t r0, int64_t r1) {
+      std::vector<float> gw(g), gimp(g);
       for (int64_t r = r0; r < r1; ++r) {
-        float *wr = &w[r * n + i1], *er = &errors[r * b];
-        for (int64_t i = 0; i < b; ++i) {
-          const float *u = &upper[(i1 + i) * n + i1];
-          float value = q.round(r, perm[i1 + i], wr[i]);
-          float e = (wr[i] - value) / u[i];
-          er[i] = e;
-          for (int64_t j = i + 1; j < b; ++j)
-            wr[j] -= e * u[j];
+        for (int64_t i = 0; i < n; ++i)
+          w[r * n + i] = dead[perm[i]] ? 0.0f : src[r * n + perm[i]];
+        // Static groups: parameters per (row, group) from the weights.
+        for (int64_t b = 0; b < groups; ++b) {
+          int64_t valid = std::min(g, n - b * g);
+          for (int64_t i = 0; i < g; ++i) {
+            int64_t c = b * g + i;
+            gw[i] = i < valid && !dead[c] ? src[r * n + c] : 0.0f;
+            gimp[i] = i < valid ? diag[c] : 0.0f;
+          }
+          q.fit(c0 + r, b, gw.data(), gimp.data(), valid);
         }
       }
     });
-    int64_t rest = n - i1 - b;
-    if (rest > 0)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows),
-                  int(rest), int(b), -1.0f, errors.data(), int(b),
-                  &upper[i1 * n + i1 + b], int(n), 1.0f, &w[i1 + b], int(n));
+    // Lazy batches: within one, each row's errors update only the batch;
+    // then one product carries the batch's errors to every later column.
+    for (int64_t i1 = 0; i1 < n; i1 += batch) {
+      int64_t b = std::min(batch, n - i1);
+      errors.assign(size_t(count * b), 0.0f);
+      parallelRanges(count, 64, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          float *wr = &w[r * n + i1], *er = &errors[r * b];
+          for (int64_t i = 0; i < b; ++i) {
+            const float *u = &upper[(i1 + i) * n + i1];
+            float value = q.round(c0 + r, perm[i1 + i], wr[i]);
+            float e = (wr[i] - value) / u[i];
+            er[i] = e;
+            for (int64_t j = i + 1; j < b; ++j)
+              wr[j] -= e * u[j];
+          }
+        }
+      });
+      int64_t rest = n - i1 - b;
+      if (rest > 0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(count),
+                    int(rest), int(b), -1.0f, errors.data(), int(b),
+                    &upper[i1 * n + i1 + b], int(n), 1.0f, &w[i1 + b],
+                    int(n));
+    }
   }
   q.finish();
   return {};

@@ -101,27 +101,34 @@ public:
       return why;
     int64_t g = p.group, groups = (cols + g - 1) / g;
     int L = maxLevel(p.depth);
-    auto scaleIndex = std::make_shared<std::vector<int>>(rows * groups);
-    auto codes = std::make_shared<std::vector<int>>(rows * groups * g, 0);
+    // A byte per code and per scale index (levels and codebooks are
+    // small): a whole 128k-row head is GPTQ'd at once, for its header.
+    auto scaleIndex = std::make_shared<std::vector<uint8_t>>(rows * groups);
+    auto codes = std::make_shared<std::vector<int8_t>>(rows * groups * g, 0);
     gq.group = g;
     gq.fit = [=, this](int64_t r, int64_t b, const float *w, const float *imp,
                        int64_t n) {
-      (*scaleIndex)[r * groups + b] = chooseScale(
-          w, imp, n, *tensorScale, &(*codes)[(r * groups + b) * g]);
+      std::vector<int> q(g);
+      int k = chooseScale(w, imp, n, *tensorScale, q.data());
+      (*scaleIndex)[r * groups + b] = uint8_t(k);
+      std::copy(q.begin(), q.end(), &(*codes)[(r * groups + b) * g]);
     };
     gq.round = [=, this](int64_t r, int64_t c, float w) {
       float s = *tensorScale * codebook[(*scaleIndex)[r * groups + c / g]];
       int v = s > 0 ? std::clamp(int(std::nearbyint(w / s)), -L, L) : 0;
-      (*codes)[(r * groups + c / g) * g + c % g] = v;
+      (*codes)[(r * groups + c / g) * g + c % g] = int8_t(v);
       return s * float(v);
     };
     int64_t row = rowBytes(cols);
     gq.finish = [=, this] {
+      std::vector<int> q(g);
       for (int64_t r = 0; r < rows; ++r)
-        for (int64_t b = 0; b < groups; ++b)
-          writeGroup((*scaleIndex)[r * groups + b],
-                     &(*codes)[(r * groups + b) * g],
+        for (int64_t b = 0; b < groups; ++b) {
+          const int8_t *group = &(*codes)[(r * groups + b) * g];
+          std::copy(group, group + g, q.begin());
+          writeGroup((*scaleIndex)[r * groups + b], q.data(),
                      dst + headerBytes() + r * row + b * blockBytes());
+        }
     };
     return {};
   }

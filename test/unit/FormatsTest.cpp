@@ -414,6 +414,35 @@ TEST(GPTQ, LazyBatchesAndRowChunksMatchTheColumnLoop) {
   EXPECT_NEAR(e1, e2, 0.02 * e1);
 }
 
+TEST(GPTQ, RowsBeyondOneWorkingChunkMatchSeparateCalls) {
+  // 13200 rows of 320 exceed the solver's working chunk (4M weights): one
+  // call goes in two chunks internally; two calls split elsewhere must
+  // give the same codes but for float summation order.
+  int64_t rows = 13200, cols = 320;
+  CorrelatedLayer layer(1, cols);
+  std::vector<float> w = randomWeights(rows * cols, 5);
+  auto codec = makeUniformCodec({4, 32, true, ScaleType::F16});
+  int64_t bytes = codec->packedBytes(rows, cols), half = 6600;
+  GPTQSolver solver(layer.h.data(), cols, {});
+  std::vector<uint8_t> one(bytes), two(bytes);
+  ASSERT_EQ(solver.quantize(*codec, w.data(), rows, one.data()), "");
+  ASSERT_EQ(solver.quantize(*codec, w.data(), half, two.data()), "");
+  ASSERT_EQ(solver.quantize(*codec, w.data() + half * cols, rows - half,
+                            two.data() + half * codec->rowBytes(cols)),
+            "");
+  // Over all rows, and over the first rows and the second chunk's alone
+  // (where wrong row numbers in the second chunk would show).
+  auto same = [&](int64_t r0, int64_t r1) {
+    int64_t rb = codec->rowBytes(cols), equal = 0;
+    for (int64_t i = r0 * rb; i < r1 * rb; ++i)
+      equal += one[i] == two[i];
+    return double(equal) / double((r1 - r0) * rb);
+  };
+  EXPECT_GT(same(0, rows), 0.98);
+  EXPECT_GT(same(0, 100), 0.98);
+  EXPECT_GT(same(13107, rows), 0.98);
+}
+
 TEST(Uniform, GroupHessianLowersOutputErrorAgainstDiagonal) {
   // The same search with each group's block of X^T X in place of its
   // diagonal: the correlations inside a group steer the codes. A short last
