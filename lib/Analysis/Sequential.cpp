@@ -7,7 +7,13 @@
 #include "qc/Support/Progress.h"
 
 #include <cblas.h>
+#include <thread>
 
+// OpenBLAS's (linked by name, whichever cblas.h the system's alternatives
+// pick).
+extern "C" void openblas_set_num_threads(int threads);
+
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -368,12 +374,22 @@ void quantizeSequential(const model::Model &m, const std::string &text,
       if (pending.erase(full))
         sink.keep(full);
     }
+  openblas_set_num_threads(int(
+      o.threads > 0 ? o.threads
+      : D >= 512    ? std::max(1u, std::thread::hardware_concurrency())
+                    : 1));
   BlockRunner runner(c, T);
   Progress progress("gptq", double(c.layers + 1));
+  // Where the time goes, for projections to other sizes.
+  auto seconds = [](auto a, auto b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
+  double forwardSeconds = 0, gptqSeconds = 0;
   std::vector<float> window(size_t(T * D));
   for (int64_t l = first; l < c.layers; ++l) {
     progress.update(double(l), "block " + std::to_string(l + 1) + "/" +
                                    std::to_string(c.layers));
+    auto start = std::chrono::steady_clock::now();
     Block block(m, l);
     BlockGrams grams(c);
     // The float pass: X^T X of every product input; with float inputs its
@@ -387,12 +403,17 @@ void quantizeSequential(const model::Model &m, const std::string &text,
         runner.run(block, window.data(), &grams);
       }
     }
+    auto passed = std::chrono::steady_clock::now();
     for (const char *name : kBlockWeights)
       quantize(block.prefix + name + ".weight", &block.gramOf(grams, name),
                o.floatInputs ? nullptr : &block.w[name]);
+    auto quantized = std::chrono::steady_clock::now();
     if (!o.floatInputs) // the next block sees this one quantized
       for (int64_t w = 0; w < W; ++w)
         runner.run(block, &x[w * T * D], nullptr);
+    forwardSeconds += seconds(start, passed) +
+                      seconds(quantized, std::chrono::steady_clock::now());
+    gptqSeconds += seconds(passed, quantized);
     if (!o.statePath.empty())
       writeState(o.statePath, print, l + 1, x);
     if (l == o.stopAfterBlock)
@@ -402,6 +423,7 @@ void quantizeSequential(const model::Model &m, const std::string &text,
   }
   // The head reads the final norm's output.
   progress.update(double(c.layers), "output");
+  auto headStart = std::chrono::steady_clock::now();
   std::vector<float> outputNorm = m.tensor("output_norm.weight").toFloats();
   Gram head(D);
   for (int64_t w = 0; w < W; ++w) {
@@ -417,6 +439,13 @@ void quantizeSequential(const model::Model &m, const std::string &text,
   for (std::string name : std::set<std::string>(pending))
     quantize(name, nullptr, nullptr);
   progress.update(double(c.layers + 1), "done");
+  if (first < c.layers)
+    std::fprintf(stderr,
+                 "gptq: %lld blocks x %lld windows: block passes %.1f s, "
+                 "GPTQ %.1f s (%.2f s a block), head and the rest %.1f s\n",
+                 (long long)(c.layers - first), (long long)W, forwardSeconds,
+                 gptqSeconds, gptqSeconds / double(c.layers - first),
+                 seconds(headStart, std::chrono::steady_clock::now()));
 }
 
 } // namespace qc

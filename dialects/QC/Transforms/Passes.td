@@ -180,6 +180,9 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
            "gptq block by block: windows (0: all)">,
     Option<"floatInputs", "float-inputs", "bool", "false",
            "gptq block by block: inputs from the float model">,
+    Option<"threads", "threads", "int64_t", "0",
+           "gptq block by block: BLAS threads (0: every core; one below "
+           "dim 512)">,
     Option<"stopAfterBlock", "stop-after-block", "int64_t", "-1",
            "gptq block by block: stop after this block as a killed run "
            "would, leaving what resumes it (tests)">,

@@ -58,6 +58,7 @@ struct QCQuantizePass : mlir::qc::impl::QCQuantizeBase<QCQuantizePass> {
       sequential->options.windows.chunks = chunks;
       sequential->options.floatInputs = floatInputs;
       sequential->options.stopAfterBlock = stopAfterBlock;
+      sequential->options.threads = threads;
     }
     if (m != ::qc::QuantMethod::RTN && !sequential)
       for (auto [p, f] : work)

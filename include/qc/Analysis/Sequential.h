@@ -25,6 +25,9 @@ struct SequentialOptions {
   CalibrationOptions windows; // ctx and chunks (X^T X is always collected)
   bool floatInputs = false;   // block l sees the float model's hidden states
   GPTQOptions gptq;
+  /// BLAS threads; 0: every core, or one for models narrower than 512
+  /// (their products are too small to pay for threads).
+  int64_t threads = 0;
   /// After each block the hidden states go here (atomically), with a
   /// fingerprint of the model, text, options and formats; a run that finds
   /// a matching file starts after its last block. Empty: no state.
