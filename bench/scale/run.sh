@@ -52,6 +52,7 @@ step "qc: assign $bpw bpw" "$qc/quant-opt" m.mlir --qc-calibrate="imatrix=qc.ima
 if [ "$method" = gptq ]; then
   step "qc: quantize (GPTQ block by block)" "$qc/quant-opt" a.mlir \
     --qc-quantize="method=gptq calib=$text ctx=$ctx chunks=$chunks out=q.safetensors" -o q.mlir
+  split=$(grep '^gptq:' "$work/log" || true)
 else
   step "qc: quantize (imatrix)" "$qc/quant-opt" a.mlir --qc-quantize="method=imatrix out=q.safetensors" -o q.mlir
 fi
@@ -81,5 +82,6 @@ out=$root/bench/results/scale-$arch$([ "$method" = gptq ] && echo -gptq).md
   echo
   echo "qc end to end: $qcs s; llama.cpp (imatrix + quantize): $ls s; ratio $(awk -v a="$qcs" -v b="$ls" 'BEGIN{printf "%.2f", a/b}')"
   echo "qc archive: $(du -m q.safetensors | cut -f1) MB; llama.cpp Q4_K_M: $(du -m q4km.gguf | cut -f1) MB"
+  [ -z "${split:-}" ] || echo "qc's GPTQ step: ${split#gptq: }"
 } > "$out"
 cat "$out"
