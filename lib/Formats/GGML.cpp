@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Formats/GGML.h"
+#include "GGMLLayout.h"
 #include "KQuants.h"
 #include "ScaleIO.h"
 
@@ -249,6 +250,17 @@ void dqIQ4_XS(const uint8_t *b, float *y) {
   }
 }
 
+/// e2m1 values doubled (ggml's kvalues_mxfp4), against 2^(e - 128).
+const int8_t kMXFP4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+void dqMXFP4(const uint8_t *b, float *y) {
+  float d = std::ldexp(1.0f, int(b[0]) - 128);
+  for (int j = 0; j < 16; ++j) {
+    y[j] = d * kMXFP4Values[b[1 + j] & 0xF];
+    y[j + 16] = d * kMXFP4Values[b[1 + j] >> 4];
+  }
+}
+
 // --- quantization of one block (ggml's *_ref arithmetic) -------------------
 
 void qF32(const float *x, uint8_t *b) { storeF32(b, *x); }
@@ -324,6 +336,26 @@ void qQ8_0(const float *x, uint8_t *b) {
     b[2 + j] = uint8_t(int8_t(std::roundf(x[j] * id)));
 }
 
+/// The shared exponent puts the block's largest magnitude in [4, 8) of the
+/// doubled grid (top value 12), then each weight takes its nearest value.
+void qMXFP4(const float *x, uint8_t *b) {
+  float amax = 0;
+  for (int j = 0; j < 32; ++j)
+    amax = std::max(amax, std::fabs(x[j]));
+  int e = amax > 0 ? std::clamp(int(std::floor(std::log2(amax))) - 2 + 127, 0, 255) : 0;
+  b[0] = uint8_t(e);
+  float d = std::ldexp(1.0f, e - 128);
+  auto nearest = [&](float v) {
+    int best = 0;
+    for (int i = 1; i < 16; ++i)
+      if (std::fabs(kMXFP4Values[i] * d - v) < std::fabs(kMXFP4Values[best] * d - v))
+        best = i;
+    return uint8_t(best);
+  };
+  for (int j = 0; j < 16; ++j)
+    b[1 + j] = uint8_t(nearest(x[j]) | nearest(x[16 + j]) << 4);
+}
+
 /// Every ggml type with its block layout and the codec functions qc has.
 void q2KRow(const float *in, int64_t n, const float *, uint8_t *out) {
   quantizeQ2KRow(in, n, out);
@@ -380,6 +412,8 @@ const TypeRow kTypes[] = {
     {GGMLType::IQ1_M, "IQ1_M", QK_K, 56, nullptr, nullptr},
     {GGMLType::BF16, "BF16", 1, 2, dqBF16,
      perBlock<qBF16, 1, 2>},
+    {GGMLType::MXFP4, "MXFP4", 32, 17, dqMXFP4,
+     perBlock<qMXFP4, 32, 17>},
 };
 
 GGMLTypeInfo infoOf(const TypeRow &row) {
@@ -394,6 +428,7 @@ public:
   std::string name() const override { return row.name; }
   int64_t blockSize() const override { return row.blockSize; }
   int64_t blockBytes() const override { return row.blockBytes; }
+  Layout layout() const override { return ggmlLayout(row.type); }
   std::string checkRowLength(int64_t cols) const override {
     std::string why = Codec::checkRowLength(cols);
     if (!why.empty() || cols % row.blockSize == 0)
@@ -445,6 +480,14 @@ std::optional<GGMLTypeInfo> ggmlTypeByName(std::string_view name) {
     if (name == row.name)
       return infoOf(row);
   return std::nullopt;
+}
+
+std::string ggmlTypesWithCodecs() {
+  std::string names;
+  for (const TypeRow &row : kTypes)
+    if (row.dequant)
+      names += (names.empty() ? "" : ", ") + std::string(row.name);
+  return names;
 }
 
 std::unique_ptr<Codec> makeGGMLCodec(GGMLType type) {

@@ -64,6 +64,21 @@ public:
     return (trits + kTritsPerByte - 1) / kTritsPerByte;
   }
   int64_t headerBytes() const override { return 4; } // f32 tensor scale
+  Layout layout() const override {
+    Layout L;
+    L.kind = Layout::Trits;
+    L.blockWeights = p.group;
+    L.blockBytes = blockBytes();
+    L.headerBytes = headerBytes();
+    L.depth = p.depth;
+    L.scaleTrits = ternaryScaleTrits(p);
+    L.codebook = codebook;
+    int64_t levels = 1;
+    for (int i = 0; i < p.depth; ++i)
+      levels *= 3;
+    L.zero = (levels - 1) / 2;
+    return L;
+  }
 
   std::string quantize(const float *src, int64_t rows, int64_t cols,
                        const float *importance, uint8_t *dst) const override {

@@ -32,6 +32,23 @@ public:
   int64_t blockBytes() const override {
     return scaleBytes() + codeBytes();
   }
+  Layout layout() const override {
+    // [d][m if asymmetric][little-endian bit stream of codes].
+    Layout L;
+    L.kind = Layout::Blocks;
+    L.blockWeights = p.group;
+    L.blockBytes = blockBytes();
+    L.scaleType = p.scale == ScaleType::F32    ? Scalar::F32
+                  : p.scale == ScaleType::BF16 ? Scalar::BF16
+                                               : Scalar::F16;
+    int sb = scaleTypeBytes(p.scale);
+    L.minOffset = p.symmetric ? -1 : sb;
+    L.zero = p.symmetric ? int64_t(1) << (p.bits - 1) : 0;
+    int64_t at = scaleBytes();
+    L.codes.add(p.bits, 0, p.group, [&](int64_t e) { return at + e * p.bits / 8; },
+                [&](int64_t e) { return int(e * p.bits % 8); });
+    return L;
+  }
 
   std::string quantize(const float *src, int64_t rows, int64_t cols,
                        const float *importance, uint8_t *dst) const override {

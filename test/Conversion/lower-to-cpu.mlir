@@ -92,9 +92,9 @@ module {
 // picks a codebook entry (a constant global) times the f32 tensor scale;
 // weight trits come out of bytes by multiply-shift digit extraction, no
 // division.
-// VNNI: memref.global "private" constant @qc_ternary_codebook_27 : memref<27xf32>
+// VNNI: memref.global "private" constant @[[TABLE:qc_table_27_[0-9A-F]+]] : memref<27xf32>
 // VNNI: qc.kernel = "ternary<2,16,27>:4x64@q8"
-// VNNI: memref.get_global @qc_ternary_codebook_27
+// VNNI: memref.get_global @[[TABLE]]
 // VNNI: %[[C27:.+]] = arith.constant 27 : i32
 // VNNI: arith.remui %{{.+}}, %[[C27]] : i32
 // VNNI: arith.constant dense<21846> : vector<16xi32>
@@ -225,7 +225,8 @@ module {
 // -----
 
 // AVXVNNI: qc.kernel = "Q4_K:8x256@q8"
-// AVXVNNI: arith.constant dense<63> : vector<8xi32>
+// The 6-bit scales and minimums assemble from the layout's 4- and 2-bit pieces.
+// AVXVNNI: arith.constant dense<3> : vector<8xi32>
 // AVXVNNI: arith.negf
 // AVXVNNI: llvm.call_intrinsic "llvm.x86.avxvnni.vpdpbusd.256"
 // With AVX-512, one token takes a superblock kernel: the low and high
@@ -237,7 +238,7 @@ module {
 // -dmin * dx. Token tiles keep the 16-row kernels.
 // VNNI: qc.kernel = "Q4_K:8x256@q8k"
 // VNNI: memref.alloca() {alignment = 64 : i64} : memref<320xi8>
-// VNNI: arith.constant dense<63> : vector<8xi32>
+// VNNI: arith.constant dense<3> : vector<8xi32>
 // VNNI: vector.shuffle %{{.+}}, %{{.+}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 64, 65,
 // VNNI-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // VNNI-COUNT-4: arith.muli %{{.+}}, %{{.+}} : vector<16xi32>
@@ -314,5 +315,32 @@ module {
     %0 = qc.param "u" : !qc.qtensor<8x72, #qc.uniform<bits = 4, group = 32, symmetric = true, scale = f16>>
     %1 = qc.linear %x, %0 : tensor<?x72xf32>, !qc.qtensor<8x72, #qc.uniform<bits = 4, group = 32, symmetric = true, scale = f16>> -> tensor<?x8xf32>
     return %1 : tensor<?x8xf32>
+  }
+}
+
+// -----
+
+// Formats decode from their codec's layout, not from their names. Q6_K:
+// groups of 16 under int8 sub-block scales (stored two's complement:
+// XOR 128, minus 128) take int8 activations through 128-bit vpdpbusd.
+// MXFP4: a value table (e2m1) as a module constant, indexed by the codes
+// through a gather, under an e8m0 scale (the byte as an f32 exponent).
+// VNNI: memref.global "private" constant @[[E2M1:qc_table_16_[0-9A-F]+]] : memref<16xf32> = dense<[0.000000e+00, 5.000000e-01,
+// VNNI: qc.kernel = "Q6_K:8x256@q8"
+// VNNI: %[[RAW:.+]] = arith.xori %{{.+}}, %{{.+}} : vector<16xi32>
+// VNNI: arith.subi %[[RAW]], %{{.+}} : vector<16xi32>
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.128"
+// VNNI: qc.kernel = "MXFP4:8x256"
+// VNNI: memref.get_global @[[E2M1]]
+// VNNI: arith.shli %{{.+}}, %{{.+}} : i32
+// VNNI: vector.gather
+module {
+  func.func @graph(%x: tensor<?x256xf32>) -> tensor<?x8xf32> {
+    %0 = qc.param "k" : !qc.qtensor<8x256, #qc.gguf<"Q6_K">>
+    %1 = qc.linear %x, %0 : tensor<?x256xf32>, !qc.qtensor<8x256, #qc.gguf<"Q6_K">> -> tensor<?x8xf32>
+    %2 = qc.param "n" : !qc.qtensor<8x256, #qc.gguf<"MXFP4">>
+    %3 = qc.linear %x, %2 : tensor<?x256xf32>, !qc.qtensor<8x256, #qc.gguf<"MXFP4">> -> tensor<?x8xf32>
+    %4 = arith.addf %1, %3 : tensor<?x8xf32>
+    return %4 : tensor<?x8xf32>
   }
 }

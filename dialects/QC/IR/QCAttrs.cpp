@@ -66,8 +66,8 @@ GGUFFormatAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "'" << type << "' is not a ggml tensor type";
   if (!info->canDequantize)
     return emitError() << "ggml type " << type
-                       << " has no qc codec (supported: F32, F16, BF16, Q4_0, "
-                          "Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS)";
+                       << " has no qc codec (supported: "
+                       << fmt::ggmlTypesWithCodecs() << ")";
   return success();
 }
 

@@ -13,6 +13,8 @@
 #ifndef QC_FORMATS_CODEC_H
 #define QC_FORMATS_CODEC_H
 
+#include "qc/Formats/Layout.h"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -53,6 +55,9 @@ public:
   virtual int64_t headerBytes() const { return 0; }
   /// Empty when rows of `cols` weights can be stored, otherwise the reason.
   virtual std::string checkRowLength(int64_t cols) const;
+  /// What the packed bytes hold, for code that decodes without the codec
+  /// (kernels, dequantizing IR): see qc/Formats/Layout.h.
+  virtual Layout layout() const = 0;
 
   /// Bits per weight of a row that fills whole blocks, header excluded.
   double nominalBitsPerWeight() const {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace qc::formats {
@@ -22,7 +23,7 @@ enum class GGMLType : uint32_t {
   Q8_1 = 9, Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15,
   IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20,
   IQ3_S = 21, IQ2_S = 22, IQ4_XS = 23, I8 = 24, I16 = 25, I32 = 26, I64 = 27,
-  F64 = 28, IQ1_M = 29, BF16 = 30,
+  F64 = 28, IQ1_M = 29, BF16 = 30, MXFP4 = 39,
 };
 
 struct GGMLTypeInfo {
@@ -38,6 +39,8 @@ struct GGMLTypeInfo {
 std::optional<GGMLTypeInfo> ggmlTypeInfo(uint32_t id);
 /// Looks a type up by its llama.cpp name ("Q4_K", "F16", ...).
 std::optional<GGMLTypeInfo> ggmlTypeByName(std::string_view name);
+/// The names of the types qc has a codec for, comma separated, in id order.
+std::string ggmlTypesWithCodecs();
 /// The codec of a type, or null when qc has none for it.
 std::unique_ptr<Codec> makeGGMLCodec(GGMLType type);
 

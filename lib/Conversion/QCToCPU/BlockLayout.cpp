@@ -1,35 +1,30 @@
-//===- BlockLayout.cpp - Byte layouts of the formats kernels read ---------===//
+//===- BlockLayout.cpp - Kernel views of format layouts -------------------===//
 #include "lib/Conversion/QCToCPU/BlockLayout.h"
+
+#include <algorithm>
 
 namespace qc::cpu {
 
-namespace {
-
-BlockLayout::Scalar scalarOf(formats::ScaleType t) {
-  switch (t) {
-  case formats::ScaleType::F16: return BlockLayout::F16;
-  case formats::ScaleType::BF16: return BlockLayout::BF16;
-  case formats::ScaleType::F32: return BlockLayout::F32;
-  }
-  return BlockLayout::F32;
+bool CodePiece::needsHighByte() const {
+  for (int64_t s : shift)
+    if (s + bits > 8)
+      return true;
+  return false;
 }
 
-int scalarBytes(BlockLayout::Scalar s) { return s == BlockLayout::F32 ? 4 : 2; }
-
-/// Little-endian bit stream: weight i at bit i * bits of the code bytes.
-void bitStream(BlockLayout &L) {
-  for (int64_t i = 0; i < L.group; ++i) {
-    L.byteIndex.push_back(i * L.bits / 8);
-    L.shift.push_back(i * L.bits % 8);
-  }
-  L.codeBytes = (L.group * L.bits + 7) / 8;
+bool CodePiece::nibbleHalves() const {
+  int64_t n = int64_t(byteIndex.size());
+  if (bits != 4 || bytes * 2 != n)
+    return false;
+  for (int64_t i = 0; i < n; ++i)
+    if (byteIndex[i] != i % (n / 2) || shift[i] != (i < n / 2 ? 0 : 4))
+      return false;
+  return true;
 }
-
-} // namespace
 
 int64_t BlockLayout::rowBytes(int64_t cols) const {
   if (kind == Float)
-    return cols * (element == F32 ? 4 : 2);
+    return cols * formats::scalarBytes(element);
   int64_t span = group * subBlocks;
   return (cols + span - 1) / span * blockBytes;
 }
@@ -41,118 +36,106 @@ int64_t BlockLayout::scaleLevels() const {
   return levels;
 }
 
-bool BlockLayout::needsHighByte() const {
-  for (int64_t s : shift)
-    if (s + bits > 8)
-      return true;
-  return false;
+bool BlockLayout::singlePiece() const {
+  for (const auto &g : codes)
+    if (g.size() != 1)
+      return false;
+  return true;
 }
 
-int64_t tritDivisorMagic(int digit) {
-  int64_t p = 1;
-  for (int i = 0; i < digit; ++i)
-    p *= 3;
-  return (65536 + p - 1) / p;
+bool BlockLayout::pairedNibbles() const {
+  if (kind != Fields || !singlePiece() || subBlocks % 2 || group != 32)
+    return false;
+  for (int j = 0; j < subBlocks; ++j) {
+    const CodePiece &p = codes[j][0];
+    if (p.bits != 4 || p.bytes != 32 || p.offset != codes[j & ~1][0].offset)
+      return false;
+    for (int64_t i = 0; i < 32; ++i)
+      if (p.byteIndex[i] != i || p.shift[i] != 4 * (j % 2))
+        return false;
+  }
+  return true;
+}
+
+bool BlockLayout::nibbleBlocks() const {
+  return kind == Fields && subBlocks == 1 && group == 32 && singlePiece() &&
+         codes[0][0].nibbleHalves() && codes[0][0].position == 0 && !hasMinimum() &&
+         scale == formats::Scalar::F16 && values.empty() && flip == 0;
+}
+
+bool BlockLayout::intScaleSuperblocks() const {
+  return pairedNibbles() && subBlocks == 8 && subScaled() && !subMins.empty() &&
+         hasMinimum() && minSign < 0 && scale == formats::Scalar::F16 &&
+         values.empty() && flip == 0 && zero == 0;
 }
 
 BlockLayout describeBlockLayout(const std::string &format, std::string &why) {
   BlockLayout L;
-  std::optional<formats::FormatName> f = formats::parseFormatName(format);
-  if (!f) {
+  std::unique_ptr<formats::Codec> codec = formats::makeCodec(format);
+  if (!codec) {
     why = "unknown format '" + format + "'";
     return L;
   }
-  switch (f->kind) {
-  case formats::FormatName::GGML:
-    if (f->ggml == "F32" || f->ggml == "F16" || f->ggml == "BF16") {
-      L.kind = BlockLayout::Float;
-      L.group = 16; // one zmm of f32: row pairs x token tiles fit the registers
-      L.element = f->ggml == "F32"   ? BlockLayout::F32
-                  : f->ggml == "F16" ? BlockLayout::F16
-                                     : BlockLayout::BF16;
-      return L;
-    }
-    L.kind = BlockLayout::Fields;
-    L.scale = BlockLayout::F16;
-    L.codeOffset = 2;
-    if (f->ggml == "Q8_0") {
-      L.blockBytes = 34;
-      L.bits = 8;
-      L.signedBytes = true;
-      L.zero = 128;
-      bitStream(L);
-      return L;
-    }
-    if (f->ggml == "Q4_0") {
-      // Low nibbles hold weights 0-15, high nibbles 16-31.
-      L.blockBytes = 18;
-      L.bits = 4;
-      L.zero = 8;
-      L.codeBytes = 16;
-      for (int64_t i = 0; i < 32; ++i) {
-        L.byteIndex.push_back(i % 16);
-        L.shift.push_back(i < 16 ? 0 : 4);
-      }
-      return L;
-    }
-    if (f->ggml == "Q4_K") {
-      // 256 weights: d, dmin (f16), 12 bytes of 6-bit scales and minimums,
-      // 128 bytes of nibbles; group j reads the low (even j) or high (odd j)
-      // nibbles of bytes 32 * (j / 2) .. + 31.
-      L.blockBytes = 144;
-      L.bits = 4;
-      L.subBlocks = 8;
-      L.kScales = true;
-      L.minOffset = 2;
-      for (int j = 0; j < 8; ++j) {
-        BlockLayout s = L;
-        s.subBlocks = 1;
-        s.codeOffset = 16 + 32 * (j / 2);
-        s.codeBytes = 32;
-        for (int64_t i = 0; i < 32; ++i) {
-          s.byteIndex.push_back(i);
-          s.shift.push_back(4 * (j % 2));
-        }
-        L.subs.push_back(s);
-      }
-      return L;
-    }
-    why = "no CPU kernel for ggml type " + f->ggml + " yet";
+  formats::Layout F = codec->layout();
+  L.blockBytes = F.blockBytes;
+  L.headerBytes = F.headerBytes;
+  L.zero = F.zero;
+  switch (F.kind) {
+  case formats::Layout::Float:
+    L.kind = BlockLayout::Float;
+    L.group = 16; // one zmm of f32: row pairs x token tiles fit the registers
+    L.element = F.element;
     return L;
-  case formats::FormatName::Uniform: {
-    const formats::UniformParams &p = f->uniform;
-    L.kind = BlockLayout::Fields;
-    L.group = p.group;
-    L.bits = p.bits;
-    L.scale = scalarOf(p.scale);
-    int sb = scalarBytes(L.scale);
-    L.scaleOffset = 0;
-    L.minOffset = p.symmetric ? -1 : sb;
-    L.codeOffset = p.symmetric ? sb : 2 * sb;
-    L.zero = p.symmetric ? int64_t(1) << (p.bits - 1) : 0;
-    bitStream(L);
-    L.blockBytes = L.codeOffset + L.codeBytes;
-    return L;
-  }
-  case formats::FormatName::Ternary: {
-    const formats::TernaryParams &p = f->ternary;
-    std::unique_ptr<formats::Codec> codec = formats::makeCodec(format);
+  case formats::Layout::Trits:
     L.kind = BlockLayout::Trits;
-    L.group = p.group;
-    L.depth = p.depth;
-    L.scaleTrits = formats::ternaryScaleTrits(p);
-    L.blockBytes = codec->blockBytes();
-    L.headerBytes = codec->headerBytes();
-    int64_t levels = 1;
-    for (int i = 0; i < p.depth; ++i)
-      levels *= 3;
-    L.zero = (levels - 1) / 2;
-    for (int k = 0; k < p.scales; ++k)
-      L.codebook.push_back(formats::ternaryCodebookEntry(p, k));
+    L.group = F.blockWeights;
+    L.depth = F.depth;
+    L.scaleTrits = F.scaleTrits;
+    L.codebook = F.codebook;
+    return L;
+  case formats::Layout::Blocks:
+    break;
+  }
+  L.kind = BlockLayout::Fields;
+  L.group = F.groupWeights();
+  L.subBlocks = int(F.subBlocks());
+  L.scale = F.scaleType;
+  L.scaleOffset = F.scaleOffset;
+  L.minOffset = F.minOffset;
+  L.minSign = F.minSign;
+  L.subScales = F.subScales;
+  L.subMins = F.subMins;
+  L.bits = F.codes.bits();
+  L.flip = F.codes.flip;
+  L.values = F.values;
+  if (L.bits > 8) {
+    why = format + " codes are wider than a byte";
     return L;
   }
+  // Each group's pieces with the byte window of its weights.
+  for (int j = 0; j < L.subBlocks; ++j) {
+    std::vector<CodePiece> pieces;
+    for (const formats::BitPiece &bp : F.codes.pieces) {
+      CodePiece p;
+      p.bits = bp.bits;
+      p.position = bp.position;
+      int64_t lo = INT64_MAX, hi = 0;
+      for (int64_t i = 0; i < L.group; ++i) {
+        int64_t e = j * L.group + i;
+        lo = std::min(lo, bp.byteOf[e]);
+        hi = std::max(hi, bp.byteOf[e] + (bp.shift[e] + bp.bits > 8 ? 1 : 0));
+      }
+      p.offset = lo;
+      p.bytes = hi - lo + 1;
+      for (int64_t i = 0; i < L.group; ++i) {
+        int64_t e = j * L.group + i;
+        p.byteIndex.push_back(bp.byteOf[e] - lo);
+        p.shift.push_back(bp.shift[e]);
+      }
+      pieces.push_back(std::move(p));
+    }
+    L.codes.push_back(std::move(pieces));
   }
-  why = "unknown format '" + format + "'";
   return L;
 }
 

@@ -1,15 +1,16 @@
-//===- BlockLayout.h - How a kernel reads one block of a format -*- C++ -*-===//
+//===- BlockLayout.h - A format's layout as the kernels read it -*- C++ -*-===//
 //
-// Plain C++ (no MLIR): the byte-level description of a format's blocks that
-// the kernel generator turns into vector code. Every code is an unsigned
-// field u of the block; the weight is d * (u - zero) (+ m when the format
-// has a minimum).
+// Plain C++ (no MLIR): the codec's formats::Layout regrouped for the kernel
+// generator, by scale group: each group's codes as bit pieces with the byte
+// window a vector load covers. Derived from the layout alone, never from a
+// format's name; the emitter branches on the capabilities below.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QC_LIB_CONVERSION_QCTOCPU_BLOCKLAYOUT_H
 #define QC_LIB_CONVERSION_QCTOCPU_BLOCKLAYOUT_H
 
 #include "qc/Formats/Codec.h"
+#include "qc/Formats/Layout.h"
 
 #include <cstdint>
 #include <string>
@@ -17,26 +18,43 @@
 
 namespace qc::cpu {
 
+/// One bit piece of a group's codes: `bits` bits of weight i from the
+/// 16-bit word at byte offset + byteIndex[i] of the block, shifted right by
+/// shift[i], placed at bit `position`.
+struct CodePiece {
+  int64_t offset = 0, bytes = 0; // the window one vector load covers
+  int bits = 0, position = 0;
+  std::vector<int64_t> byteIndex, shift;
+  bool needsHighByte() const;
+  /// Weights 0..n/2-1 in the low nibbles of `bytes` = n/2 bytes, the rest
+  /// in the high ones (Q4_0's qs and kin).
+  bool nibbleHalves() const;
+};
+
 struct BlockLayout {
+  using Scalar = formats::Scalar;
   enum Kind {
     Float,  // plain F32/F16/BF16 rows, no padding
-    Fields, // bit fields: ggml Q4_0/Q8_0, #qc.uniform
+    Fields, // scaled integer codes (formats::Layout::Blocks)
     Trits,  // base-3 digits, 5 per byte: #qc.ternary
   } kind = Float;
-  enum Scalar { F32, F16, BF16 };
 
-  int64_t group = 32;       // weights per block (vector chunk for Float)
+  int64_t group = 32;       // weights per scale (vector chunk for Float)
   int64_t blockBytes = 0;   // Fields/Trits
   int64_t headerBytes = 0;  // per-tensor header before the first row
-  Scalar element = F32;     // Float: the element type
+  Scalar element = Scalar::F32; // Float: the element type
 
-  // Fields: scale (and minimum) of the block, then code bytes.
-  Scalar scale = F16;
-  int64_t scaleOffset = 0, minOffset = -1, codeOffset = 0, codeBytes = 0;
-  int bits = 8;
-  bool signedBytes = false; // codes stored as int8 (u = byte ^ 0x80)
-  std::vector<int64_t> byteIndex, shift; // per weight of the block
+  // Fields: w = d * sub(j) * v(u) + minSign * dmin * subMin(j).
+  Scalar scale = Scalar::F16;
+  int64_t scaleOffset = 0, minOffset = -1;
+  int minSign = 1;
+  int subBlocks = 1;                       // scale groups per block
+  formats::PackedInts subScales, subMins;  // empty: none
+  std::vector<std::vector<CodePiece>> codes; // per group
+  int bits = 8;        // bits of a code
+  uint32_t flip = 0;   // XOR of the assembled code (0x80: int8 storage)
   int64_t zero = 0;
+  std::vector<float> values; // non-uniform grid: v(u) = values[u]
 
   // Trits: the group's scale index (scaleTrits digits) picks a codebook
   // entry, times the f32 tensor scale in the header.
@@ -45,27 +63,28 @@ struct BlockLayout {
   /// 3^scaleTrits: the values a group's scale index can take.
   int64_t scaleLevels() const;
 
-  // K-quants: a block of `subBlocks` groups sharing d and dmin, each group
-  // with 6-bit scale and minimum codes (llama.cpp's get_scale_min_k4); the
-  // layout of group j's codes is subs[j].
-  int subBlocks = 1;
-  bool kScales = false;
-  std::vector<BlockLayout> subs;
-  const BlockLayout &sub(int j) const { return subBlocks > 1 ? subs[j] : *this; }
-
   /// Bytes of one packed row of `cols` weights.
   int64_t rowBytes(int64_t cols) const;
-  /// True when some weight's field spans two bytes.
-  bool needsHighByte() const;
+  bool subScaled() const { return !subScales.empty(); }
+  bool hasMinimum() const { return minOffset >= 0; }
+  /// Every group's codes are one piece (no high-bit planes).
+  bool singlePiece() const;
+  /// Group 2p + h is nibble h of the same 32 bytes (Q4_K's qs).
+  bool pairedNibbles() const;
+  /// Blocks of 32 plain 4-bit codes as nibble halves under one f16 scale,
+  /// no minimum (Q4_0): the block and superblock kernels' packed path.
+  bool nibbleBlocks() const;
+  /// Paired-nibble groups of 32 with integer scales and subtracted integer
+  /// minimums, eight a block (Q4_K): superblocks that sum groups in
+  /// integers under one activation scale per block.
+  bool intScaleSuperblocks() const;
 };
 
-/// The layout of a codec name (Codec::name()); empty `why` on success,
-/// otherwise the reason no kernel can be generated for it.
+/// The kernel view of a codec name (Codec::name()); empty `why` on
+/// success, otherwise the reason no kernel can be generated for it.
 BlockLayout describeBlockLayout(const std::string &format, std::string &why);
 
-/// floor(b / 3^d) for bytes b < 243 as (b * magic) >> 16 (exact; checked by
-/// the unit tests), so vector code extracts trits without division.
-int64_t tritDivisorMagic(int digit);
+using formats::tritDivisorMagic;
 
 } // namespace qc::cpu
 

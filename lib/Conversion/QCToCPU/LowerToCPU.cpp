@@ -10,10 +10,12 @@
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/TargetParser/Host.h"
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 namespace mlir::qc {
@@ -126,15 +128,15 @@ private:
   Value mul(Value a, Value c) { return arith::MulIOp::create(b, a, c); }
 
   Value loadScalar(Value byteOffset, BlockLayout::Scalar s);
+  Value codePiece(Value blockBase, const ::qc::cpu::CodePiece &p);
   Value codes(Value blockBase, int sub);
   std::pair<Value, Value> blockScale(Value blockBase, int sub);
-  /// A K-quant block's eight 6-bit scales and minimums as i32 lanes.
-  std::pair<Value, Value> kScaleInts(Value blockBase);
+  Value packedInts(Value blockBase, const ::qc::formats::PackedInts &ints);
   Value weightsF32(Value blockBase, int sub, Value mask);
   /// Byte offset of block `group` of the row at `rowBase`.
   Value blockBaseOf(Value rowBase, Value group) {
     int64_t stride = L.kind == BlockLayout::Float
-                         ? L.group * (L.element == BlockLayout::F32 ? 4 : 2)
+                         ? L.group * ::qc::formats::scalarBytes(L.element)
                          : L.blockBytes;
     return add(rowBase, mul(group, idx(stride)));
   }
@@ -159,11 +161,7 @@ private:
   static constexpr int64_t kSpanTiles = 8;
   /// Whether the kernel takes int8 activations.
   bool q8() const { return actBlock > 0; }
-  /// Q4_K: group 2p + h is the low (h = 0) or high nibbles of the 32 code
-  /// bytes from 16 + 32p.
-  bool pairedGroups() const { return L.kScales && L.bits == 4 && L.blockBytes == 144; }
-  /// Whether the format's blocks carry a minimum (Q4_1, K-quants, asym).
-  bool hasMinimum() const { return L.kScales || L.minOffset >= 0; }
+  bool hasMinimum() const { return L.hasMinimum(); }
   bool avx512() const {
     return target == Target::Avx512Vnni || target == Target::Avx512Vbmi;
   }
@@ -234,7 +232,7 @@ private:
   int64_t N, K;
   Target target;
   int64_t actBlock;
-  Value w, x, xq, xd, xs, y, T, tensorScale, codebook;
+  Value w, x, xq, xd, xs, y, T, tensorScale, codebook, valueTable;
   /// Superblock kernels: the tile's rearranged activations, and the ternary
   /// codebook times the tensor scale as two registers (AVX-512).
   Value superActs, scaledCodebook[2];
@@ -245,28 +243,88 @@ private:
   /// Block kernels: a decoded row block's code vectors and its scale and
   /// minimum vectors per group.
   Value decodedCodes, decodedScales;
-  /// K-quant scale and minimum vectors of a block, by its address value.
-  llvm::DenseMap<void *, std::pair<Value, Value>> kScaleCache;
+  /// Sub-scaled blocks: the groups' scale and minimum vectors, by the
+  /// block's address value.
+  llvm::DenseMap<void *, std::pair<Value, Value>> subScaleCache;
 };
 
-/// A little-endian f32/f16/bf16 at a byte offset of the weights, as f32.
+/// A little-endian stored scalar at a byte offset of the weights, as f32.
 Value KernelEmitter::loadScalar(Value at, BlockLayout::Scalar s) {
-  Type t = s == BlockLayout::F32   ? Type(b.getF32Type())
-           : s == BlockLayout::F16 ? Type(b.getF16Type())
-                                   : Type(b.getBF16Type());
-  int64_t bytes = s == BlockLayout::F32 ? 4 : 2;
+  using ::qc::formats::Scalar;
+  if (s == Scalar::E8M0) {
+    // 2^(e - 127): the byte as an f32 exponent (e = 0 is the subnormal
+    // 2^-127, bit 22).
+    Value e = loadByte(at, 0);
+    Value bits = arith::SelectOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, e,
+                                 arith::ConstantIntOp::create(b, b.getI32Type(), 0)),
+        arith::ConstantIntOp::create(b, b.getI32Type(), 0x00400000),
+        arith::ShLIOp::create(b, e, arith::ConstantIntOp::create(b, b.getI32Type(), 23)));
+    return arith::BitcastOp::create(b, b.getF32Type(), bits);
+  }
+  Type t = s == Scalar::F32   ? Type(b.getF32Type())
+           : s == Scalar::F16 ? Type(b.getF16Type())
+                              : Type(b.getBF16Type());
+  int64_t bytes = ::qc::formats::scalarBytes(s);
   Value raw = vector::LoadOp::create(
       b, VectorType::get({bytes}, b.getI8Type()), w, ValueRange{at});
   Value cast = vector::BitCastOp::create(b, VectorType::get({1}, t), raw);
   Value v = vector::ExtractOp::create(b, cast, ArrayRef<int64_t>{0});
-  return s == BlockLayout::F32 ? v : arith::ExtFOp::create(b, b.getF32Type(), v);
+  return s == Scalar::F32 ? v : arith::ExtFOp::create(b, b.getF32Type(), v);
+}
+
+/// One bit piece of group codes as vector<group x i16>, masked and moved
+/// to its position.
+Value KernelEmitter::codePiece(Value blockBase, const ::qc::cpu::CodePiece &p) {
+  int64_t G = L.group;
+  auto i8s = [&](int64_t n) { return VectorType::get({n}, b.getI8Type()); };
+  auto i16s = VectorType::get({G}, b.getI16Type());
+  Value bytes = vector::LoadOp::create(b, i8s(p.bytes), w,
+                                       ValueRange{add(blockBase, idx(p.offset))});
+  Value u;
+  if (p.nibbleHalves()) {
+    // Low nibbles then high ones: masks and one byte shift, no widening
+    // shuffle.
+    Value mask = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(i8s(G / 2), int8_t(15)));
+    Value lo = arith::AndIOp::create(b, bytes, mask);
+    Value hi = arith::ShRUIOp::create(
+        b, bytes,
+        arith::ConstantOp::create(b, DenseElementsAttr::get(i8s(G / 2), int8_t(4))));
+    SmallVector<int64_t> both;
+    for (int64_t i = 0; i < G; ++i)
+      both.push_back(i);
+    u = arith::ExtUIOp::create(b, i16s, vector::ShuffleOp::create(b, lo, hi, both));
+  } else {
+    bool identity = p.bytes == G;
+    for (int64_t i = 0; identity && i < G; ++i)
+      identity = p.byteIndex[i] == i;
+    Value lo = identity ? bytes
+                        : vector::ShuffleOp::create(b, bytes, bytes, p.byteIndex)
+                              .getResult();
+    u = arith::ExtUIOp::create(b, i16s, lo);
+    if (p.needsHighByte()) {
+      SmallVector<int64_t> next;
+      for (int64_t i : p.byteIndex)
+        next.push_back(std::min(i + 1, p.bytes - 1));
+      Value hi = arith::ExtUIOp::create(
+          b, i16s, vector::ShuffleOp::create(b, bytes, bytes, next));
+      u = arith::OrIOp::create(b, u, arith::ShLIOp::create(b, hi, splatLike(hi, 8)));
+    }
+    if (llvm::any_of(p.shift, [](int64_t s) { return s != 0; }))
+      u = arith::ShRUIOp::create(b, u, i16Vector(p.shift));
+    if (p.bits < 8 || p.needsHighByte())
+      u = arith::AndIOp::create(b, u, splatLike(u, (1 << p.bits) - 1));
+  }
+  if (p.position)
+    u = arith::ShLIOp::create(b, u, splatLike(u, p.position));
+  return u;
 }
 
 /// The unsigned codes of group `sub` of a block: vector<group x i16> for bit
 /// fields (at most 8 bits from two bytes), vector<group x i32> for trits
 /// (their digit extraction multiplies past 16 bits).
 Value KernelEmitter::codes(Value blockBase, int sub) {
-  const BlockLayout &S = L.sub(sub);
   int64_t G = L.group;
   auto i8s = [&](int64_t n) { return VectorType::get({n}, b.getI8Type()); };
   auto i32s = VectorType::get({G}, b.getI32Type());
@@ -294,116 +352,94 @@ Value KernelEmitter::codes(Value blockBase, int sub) {
     }
     return u;
   }
-  Value bytes = vector::LoadOp::create(
-      b, i8s(S.codeBytes), w, ValueRange{add(blockBase, idx(S.codeOffset))});
-  // Nibble halves (Q4_0, Q4_K): weights 0..G/2-1 in the low nibbles, the
-  // rest in the high ones: masks and one byte shift, no widening shuffle.
-  bool halves = S.bits == 4 && !S.signedBytes && S.codeBytes * 2 == G;
-  for (int64_t i = 0; halves && i < G; ++i)
-    halves = S.byteIndex[i] == i % (G / 2) && S.shift[i] == (i < G / 2 ? 0 : 4);
-  if (halves) {
-    Value mask = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(i8s(G / 2), int8_t(15)));
-    Value lo = arith::AndIOp::create(b, bytes, mask);
-    Value hi = arith::ShRUIOp::create(
-        b, bytes,
-        arith::ConstantOp::create(b, DenseElementsAttr::get(i8s(G / 2), int8_t(4))));
-    SmallVector<int64_t> both;
-    for (int64_t i = 0; i < G; ++i)
-      both.push_back(i);
-    Value u8 = vector::ShuffleOp::create(b, lo, hi, both);
-    return arith::ExtUIOp::create(b, VectorType::get({G}, b.getI16Type()), u8);
+  Value u;
+  for (const ::qc::cpu::CodePiece &p : L.codes[sub]) {
+    Value part = codePiece(blockBase, p);
+    u = u ? arith::OrIOp::create(b, u, part).getResult() : part;
   }
-  if (S.signedBytes)
-    bytes = arith::XOrIOp::create(
-        b, bytes,
-        arith::ConstantOp::create(
-            b, DenseElementsAttr::get(i8s(S.codeBytes), int8_t(-128))));
-  bool identity = S.codeBytes == G;
-  for (int64_t i = 0; identity && i < G; ++i)
-    identity = S.byteIndex[i] == i;
-  Value lo = identity ? bytes
-                      : vector::ShuffleOp::create(b, bytes, bytes, S.byteIndex)
-                            .getResult();
-  auto i16s = VectorType::get({G}, b.getI16Type());
-  Value u = arith::ExtUIOp::create(b, i16s, lo);
-  if (S.needsHighByte()) {
-    SmallVector<int64_t> next;
-    for (int64_t i : S.byteIndex)
-      next.push_back(std::min(i + 1, S.codeBytes - 1));
-    Value hi = arith::ExtUIOp::create(
-        b, i16s, vector::ShuffleOp::create(b, bytes, bytes, next));
-    u = arith::OrIOp::create(b, u, arith::ShLIOp::create(b, hi, splatLike(hi, 8)));
-  }
-  bool shifted = false;
-  for (int64_t s : S.shift)
-    shifted |= s != 0;
-  if (shifted)
-    u = arith::ShRUIOp::create(b, u, i16Vector(S.shift));
-  if (S.bits < 8 || S.needsHighByte())
-    u = arith::AndIOp::create(b, u, splatLike(u, (1 << S.bits) - 1));
+  if (L.flip)
+    u = arith::XOrIOp::create(b, u, splatLike(u, L.flip));
   return u;
 }
 
-/// The block's scale d and minimum m (null when the format has none).
+/// The unsigned byte at blockBase + offset, as i32.
 Value KernelEmitter::loadByte(Value blockBase, int64_t offset) {
   Value v = memref::LoadOp::create(b, w, ValueRange{add(blockBase, idx(offset))});
   return arith::ExtUIOp::create(b, b.getI32Type(), v);
 }
 
-std::pair<Value, Value> KernelEmitter::kScaleInts(Value blockBase) {
-  // llama.cpp's get_scale_min_k4 for all eight groups at once, as lanes:
-  // the 12 bytes from offset 4 shuffled so lane j sees the bytes its
-  // 6-bit scale and minimum are made of.
-  auto i32x8 = VectorType::get({8}, b.getI32Type());
-  Value raw = vector::LoadOp::create(b, VectorType::get({12}, b.getI8Type()), w,
-                                     ValueRange{add(blockBase, idx(4))});
-  auto pick = [&](ArrayRef<int64_t> lanes) {
-    return arith::ExtUIOp::create(b, i32x8,
-                                  vector::ShuffleOp::create(b, raw, raw, lanes));
-  };
-  auto c = [&](int32_t v) { return i32Splat(8, v); };
-  Value A = pick({0, 1, 2, 3, 8, 9, 10, 11}); // q[j] | q[j + 4]
-  Value C = pick({0, 1, 2, 3, 0, 1, 2, 3});   // q[j - 4] for j >= 4
-  Value D = pick({4, 5, 6, 7, 8, 9, 10, 11}); // q[j + 4]
-  Value E = pick({0, 1, 2, 3, 4, 5, 6, 7});   // q[j]
-  Value low = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                    i32Vector({0, 1, 2, 3, 4, 5, 6, 7}), c(4));
-  auto shl = [&](Value v, int32_t n) { return arith::ShLIOp::create(b, v, c(n)); };
-  auto shr = [&](Value v, int32_t n) { return arith::ShRUIOp::create(b, v, c(n)); };
-  auto band = [&](Value v, int32_t n) { return arith::AndIOp::create(b, v, c(n)); };
-  Value sc = arith::SelectOp::create(b, low, band(A, 63),
-                                     arith::OrIOp::create(b, band(A, 15), shl(shr(C, 6), 4)));
-  Value mn = arith::SelectOp::create(b, low, band(D, 63),
-                                     arith::OrIOp::create(b, shr(D, 4), shl(shr(E, 6), 4)));
-  return {sc, mn};
+/// The integers of a block's PackedInts (sub-block scales or minimums) as
+/// i32 lanes, bias applied: each piece's bytes shuffled so lane j sees its
+/// byte, then shifted and masked.
+Value KernelEmitter::packedInts(Value blockBase, const ::qc::formats::PackedInts &P) {
+  int64_t n = P.count();
+  auto i32s = VectorType::get({n}, b.getI32Type());
+  Value u;
+  for (const ::qc::formats::BitPiece &p : P.pieces) {
+    int64_t lo = *std::min_element(p.byteOf.begin(), p.byteOf.end());
+    int64_t hi = *std::max_element(p.byteOf.begin(), p.byteOf.end()) +
+                 (p.spansBytes() ? 1 : 0);
+    Value raw = vector::LoadOp::create(b, VectorType::get({hi - lo + 1}, b.getI8Type()),
+                                       w, ValueRange{add(blockBase, idx(lo))});
+    auto pick = [&](int64_t plus) {
+      SmallVector<int64_t> lanes;
+      for (int64_t at : p.byteOf)
+        lanes.push_back(std::min(at - lo + plus, hi - lo));
+      return arith::ExtUIOp::create(b, i32s, vector::ShuffleOp::create(b, raw, raw, lanes))
+          .getResult();
+    };
+    Value v = pick(0);
+    if (p.spansBytes())
+      v = arith::OrIOp::create(b, v, arith::ShLIOp::create(b, pick(1), i32Splat(n, 8)));
+    v = arith::ShRUIOp::create(b, v, i32Vector(SmallVector<int64_t>(p.shift.begin(), p.shift.end())));
+    v = arith::AndIOp::create(b, v, i32Splat(n, (1 << p.bits) - 1));
+    if (p.position)
+      v = arith::ShLIOp::create(b, v, i32Splat(n, p.position));
+    u = u ? arith::OrIOp::create(b, u, v).getResult() : v;
+  }
+  if (P.flip)
+    u = arith::XOrIOp::create(b, u, i32Splat(n, int32_t(P.flip)));
+  if (P.bias)
+    u = arith::SubIOp::create(b, u, i32Splat(n, int32_t(P.bias)));
+  return u;
 }
 
 std::pair<Value, Value> KernelEmitter::blockScale(Value blockBase, int sub) {
-  if (L.kScales) {
-    // d * scale and -dmin * min of the eight groups, once per block (cached
-    // by the block's address value).
-    auto &cached = kScaleCache[blockBase.getAsOpaquePointer()];
+  if (L.subScaled()) {
+    // d * scale and minSign * dmin * min of every group, once per block
+    // (cached by the block's address value).
+    auto &cached = subScaleCache[blockBase.getAsOpaquePointer()];
     if (!cached.first) {
-      auto f32x8 = VectorType::get({8}, b.getF32Type());
-      auto [sc, mn] = kScaleInts(blockBase);
-      Value d = loadScalar(blockBase, BlockLayout::F16);
-      Value dmin = loadScalar(add(blockBase, idx(2)), BlockLayout::F16);
+      auto f32s = VectorType::get({L.subBlocks}, b.getF32Type());
+      Value d = loadScalar(add(blockBase, idx(L.scaleOffset)), L.scale);
       cached.first = arith::MulFOp::create(
-          b, arith::UIToFPOp::create(b, f32x8, sc),
-          vector::BroadcastOp::create(b, f32x8, d));
-      cached.second = arith::NegFOp::create(
-          b, arith::MulFOp::create(b, arith::UIToFPOp::create(b, f32x8, mn),
-                                   vector::BroadcastOp::create(b, f32x8, dmin)));
+          b, arith::SIToFPOp::create(b, f32s, packedInts(blockBase, L.subScales)),
+          vector::BroadcastOp::create(b, f32s, d));
+      if (L.hasMinimum()) {
+        Value dmin = loadScalar(add(blockBase, idx(L.minOffset)), L.scale);
+        if (L.minSign < 0)
+          dmin = arith::NegFOp::create(b, dmin);
+        Value m = vector::BroadcastOp::create(b, f32s, dmin);
+        if (!L.subMins.empty())
+          m = arith::MulFOp::create(
+              b, arith::SIToFPOp::create(b, f32s, packedInts(blockBase, L.subMins)), m);
+        cached.second = m;
+      }
     }
-    return {vector::ExtractOp::create(b, cached.first, ArrayRef<int64_t>{sub}),
-            vector::ExtractOp::create(b, cached.second, ArrayRef<int64_t>{sub})};
+    Value m = cached.second ? vector::ExtractOp::create(b, cached.second,
+                                                        ArrayRef<int64_t>{sub})
+                                  .getResult()
+                            : Value();
+    return {vector::ExtractOp::create(b, cached.first, ArrayRef<int64_t>{sub}), m};
   }
   if (L.kind == BlockLayout::Fields) {
     Value d = loadScalar(add(blockBase, idx(L.scaleOffset)), L.scale);
-    Value m = L.minOffset < 0
-                  ? Value()
-                  : loadScalar(add(blockBase, idx(L.minOffset)), L.scale);
+    Value m;
+    if (L.hasMinimum()) {
+      m = loadScalar(add(blockBase, idx(L.minOffset)), L.scale);
+      if (L.minSign < 0)
+        m = arith::NegFOp::create(b, m);
+    }
     return {d, m};
   }
   // Trits: the scale index is the block's first scaleTrits digits, all in
@@ -427,10 +463,11 @@ Value KernelEmitter::weightsF32(Value blockBase, int sub, Value mask) {
   int64_t G = L.group;
   auto f32s = VectorType::get({G}, b.getF32Type());
   if (L.kind == BlockLayout::Float) {
-    int64_t eb = L.element == BlockLayout::F32 ? 4 : 2;
-    Type et = L.element == BlockLayout::F32   ? Type(b.getF32Type())
-              : L.element == BlockLayout::F16 ? Type(b.getF16Type())
-                                              : Type(b.getBF16Type());
+    using ::qc::formats::Scalar;
+    int64_t eb = ::qc::formats::scalarBytes(L.element);
+    Type et = L.element == Scalar::F32   ? Type(b.getF32Type())
+              : L.element == Scalar::F16 ? Type(b.getF16Type())
+                                         : Type(b.getBF16Type());
     Value at = blockBase;
     auto bytesType = VectorType::get({G * eb}, b.getI8Type());
     Value raw;
@@ -448,13 +485,23 @@ Value KernelEmitter::weightsF32(Value blockBase, int sub, Value mask) {
       raw = vector::LoadOp::create(b, bytesType, w, ValueRange{at});
     }
     Value v = vector::BitCastOp::create(b, VectorType::get({G}, et), raw);
-    return L.element == BlockLayout::F32 ? v : arith::ExtFOp::create(b, f32s, v);
+    return L.element == Scalar::F32 ? v : arith::ExtFOp::create(b, f32s, v);
   }
   auto [d, m] = blockScale(blockBase, sub);
   Value u = codes(blockBase, sub);
-  if (L.zero)
-    u = arith::SubIOp::create(b, u, splatLike(u, L.zero));
-  Value v = arith::SIToFPOp::create(b, f32s, u);
+  Value v;
+  if (!L.values.empty()) {
+    // A non-uniform grid: the codes index its value table.
+    auto i32s = VectorType::get({G}, b.getI32Type());
+    Value all = vector::ConstantMaskOp::create(
+        b, VectorType::get({G}, b.getI1Type()), ArrayRef<int64_t>{G});
+    v = vector::GatherOp::create(b, f32s, valueTable, ValueRange{idx(0)},
+                                 arith::ExtUIOp::create(b, i32s, u), all, f32Zeros(G));
+  } else {
+    if (L.zero)
+      u = arith::SubIOp::create(b, u, splatLike(u, L.zero));
+    v = arith::SIToFPOp::create(b, f32s, u);
+  }
   v = arith::MulFOp::create(b, v, vector::BroadcastOp::create(b, f32s, d));
   if (m)
     v = arith::AddFOp::create(b, v, vector::BroadcastOp::create(b, f32s, m));
@@ -699,17 +746,6 @@ void KernelEmitter::emitBlockFactors(Value t0, Value count) {
   memref::StoreOp::create(b, factor, blockFactors, ValueRange{add(mul(j, idx(blocks)), blk)});
 }
 
-/// Q4_0's block: f16 scale, weights 0..15 in the low nibbles of 16 bytes
-/// and 16..31 in the high ones.
-static bool isQ4_0(const BlockLayout &L) {
-  bool q = L.kind == BlockLayout::Fields && !L.kScales && L.blockBytes == 18 &&
-           L.group == 32 && L.bits == 4 && L.codeOffset == 2 && L.codeBytes == 16 &&
-           L.minOffset < 0 && L.scale == BlockLayout::F16 && L.zero == 8;
-  for (int64_t i = 0; q && i < 32; ++i)
-    q = L.byteIndex[i] == i % 16 && L.shift[i] == (i < 16 ? 0 : 4);
-  return q;
-}
-
 /// Decodes the blockRows() rows from r for the block kernels: each row's
 /// groups of 32 to unsigned codes, the rows x 8 matrix of 4-byte chunks
 /// transposed, so chunk q of all rows is one vector (lane i: row i), stored
@@ -735,29 +771,31 @@ void KernelEmitter::emitDecodeRowBlock(Value r) {
     blockBases.push_back(blockBaseOf(rowBase[i], g));
   // K-quants: every row's eight group scales (and minimums) as lanes,
   // transposed into one vector of the rows' values per group.
-  SmallVector<Value> kScales, kMins;
-  if (L.kScales) {
+  SmallVector<Value> subScales, subMins;
+  if (L.subScaled()) {
     SmallVector<Value> rowScales, rowMins;
     for (Value base : blockBases) {
       blockScale(base, 0);
-      auto [d, m] = kScaleCache[base.getAsOpaquePointer()];
+      auto [d, m] = subScaleCache[base.getAsOpaquePointer()];
       rowScales.push_back(d);
-      rowMins.push_back(m);
+      if (m)
+        rowMins.push_back(m);
     }
-    kScales = transpose(rowScales);
-    kMins = transpose(rowMins);
+    subScales = transpose(rowScales);
+    if (!rowMins.empty())
+      subMins = transpose(rowMins);
   }
   // Nibble formats transpose the packed bytes, not the decoded codes: a
   // Q4_0 block's 16 bytes hold its low and high halves, and Q4_K's 32
   // bytes from 16 + 32p the groups 2p (low nibbles) and 2p + 1 (high).
   // Half the shuffles, then a mask (and a shift) per chunk.
-  int64_t packedWords = isQ4_0(L) ? 4 : pairedGroups() ? 8 : 0;
+  int64_t packedWords = L.nibbleBlocks() ? 4 : L.pairedNibbles() ? 8 : 0;
   SmallVector<Value> packed;
   for (int sub = 0; sub < S; ++sub) {
     SmallVector<Value> chunks, scales, mins;
     for (int64_t i = 0; i < R; ++i) {
       Value blockBase = blockBases[i];
-      if (!L.kScales) {
+      if (!L.subScaled()) {
         auto [d, m] = blockScale(blockBase, sub);
         scales.push_back(d);
         if (m)
@@ -768,7 +806,7 @@ void KernelEmitter::emitDecodeRowBlock(Value r) {
             b, VectorType::get({packedWords}, b.getI32Type()),
             vector::LoadOp::create(
                 b, VectorType::get({4 * packedWords}, b.getI8Type()), w,
-                ValueRange{add(blockBase, idx(packedWords == 4 ? L.codeOffset : 16 + 16 * sub))})));
+                ValueRange{add(blockBase, idx(L.codes[sub][0].offset))})));
       else if (!packedWords)
         chunks.push_back(vector::BitCastOp::create(
             b, chunkType, arith::TruncIOp::create(b, i8s, codes(blockBase, sub))));
@@ -793,9 +831,9 @@ void KernelEmitter::emitDecodeRowBlock(Value r) {
     for (int64_t q = 0; q < 8; ++q)
       vector::StoreOp::create(b, W[q], decodedCodes,
                               ValueRange{mul(add(mul(group, idx(8)), idx(q)), idx(4 * R))});
-    Value dvec = L.kScales ? kScales[sub]
+    Value dvec = L.subScaled() ? subScales[sub]
                            : vector::FromElementsOp::create(b, f32s, scales).getResult();
-    Value mvec = L.kScales ? kMins[sub]
+    Value mvec = !subMins.empty() ? subMins[sub]
                  : mins.empty() ? Value()
                                 : vector::FromElementsOp::create(b, f32s, mins).getResult();
     vector::StoreOp::create(b, dvec, decodedScales, ValueRange{mul(group, idx(2 * R))});
@@ -913,12 +951,12 @@ std::optional<SuperPlan> KernelEmitter::superPlan(int64_t tile) const {
   // Q4_0 and Q4_K take superblocks for one token (AVX-512) only: their
   // token tiles keep the 16-row kernels, whose float work 16 rows share
   // (measured slower as superblocks).
-  if (V == 64 && tile == 1 && isQ4_0(L) && K % 128 == 0) {
+  if (V == 64 && tile == 1 && L.nibbleBlocks() && K % 128 == 0) {
     // Four blocks: lanes 16k..16k+15 of the code vectors are block k's
     // 16 bytes, low nibbles (weights 0..15) then high (16..31); i32 lanes
     // 4k..4k+3 are block k's, started at -8 * sum(x).
     p.weights = 128;
-    p.bytes = 72;
+    p.bytes = 4 * L.blockBytes;
     p.actLanes.assign(2, {});
     for (int64_t h = 0; h < 2; ++h)
       for (int64_t l = 0; l < 64; ++l)
@@ -932,7 +970,7 @@ std::optional<SuperPlan> KernelEmitter::superPlan(int64_t tile) const {
     p.initFactor = -L.zero;
     return p;
   }
-  if (V == 64 && tile == 1 && L.kScales && L.bits == 4 && actBlock == 256) {
+  if (V == 64 && tile == 1 && actBlock == 256) {
     // One Q4_K block: 64 code bytes hold groups (2h, 2h+1) of bytes 32h..;
     // code vector v is the low (even v) or high nibbles of the first or
     // second 64 bytes, so its two halves are groups kGroup(v, 0 / 1).
@@ -1082,12 +1120,12 @@ KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
     c.codes.push_back(arith::AndIOp::create(b, v, mask));
     c.codes.push_back(arith::ShRUIOp::create(b, v, four));
   };
-  if (L.kScales) {
-    Value lo = vector::LoadOp::create(b, i8s, w, ValueRange{add(at, idx(16))});
-    Value hi = vector::LoadOp::create(b, i8s, w, ValueRange{add(at, idx(80))});
+  if (L.intScaleSuperblocks()) {
+    Value lo = vector::LoadOp::create(b, i8s, w, ValueRange{add(at, idx(L.codes[0][0].offset))});
+    Value hi = vector::LoadOp::create(b, i8s, w, ValueRange{add(at, idx(L.codes[4][0].offset))});
     nibbles(lo);
     nibbles(hi);
-    auto [sc, mn] = kScaleInts(at);
+    Value sc = packedInts(at, L.subScales), mn = packedInts(at, L.subMins);
     for (int64_t v = 0; v < 4; ++v) {
       SmallVector<int64_t> lanes;
       for (int64_t l = 0; l < 16; ++l)
@@ -1098,18 +1136,19 @@ KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
     for (int64_t l = 0; l < 16; ++l)
       pad.push_back(l < 8 ? l : 8);
     c.mins = vector::ShuffleOp::create(b, mn, i32Splat(8, 0), pad);
-    c.d = loadScalar(at, BlockLayout::F16);
-    c.dmin = loadScalar(add(at, idx(2)), BlockLayout::F16);
+    c.d = loadScalar(add(at, idx(L.scaleOffset)), L.scale);
+    c.dmin = loadScalar(add(at, idx(L.minOffset)), L.scale);
     return c;
   }
-  // Q4_0: four blocks' 16 code bytes and f16 scales, loaded block by block
-  // (a 64-byte load at an 18-byte stride would split across lines).
+  // Nibble blocks (Q4_0): four blocks' 16 code bytes and f16 scales, loaded
+  // block by block (a 64-byte load at an 18-byte stride would split across
+  // lines).
   auto i8x16 = VectorType::get({16}, b.getI8Type());
   auto i8x2 = VectorType::get({2}, b.getI8Type());
   SmallVector<Value> codes, scales;
   for (int64_t k = 0; k < 4; ++k) {
-    codes.push_back(vector::LoadOp::create(b, i8x16, w, ValueRange{add(at, idx(18 * k + 2))}));
-    scales.push_back(vector::LoadOp::create(b, i8x2, w, ValueRange{add(at, idx(18 * k))}));
+    codes.push_back(vector::LoadOp::create(b, i8x16, w, ValueRange{add(at, idx(L.blockBytes * k + L.codes[0][0].offset))}));
+    scales.push_back(vector::LoadOp::create(b, i8x2, w, ValueRange{add(at, idx(L.blockBytes * k + L.scaleOffset))}));
   }
   auto join = [&](Value l, Value r) {
     int64_t n = cast<VectorType>(l.getType()).getNumElements();
@@ -1304,22 +1343,35 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
   y = entry->getArgument(i++);
   T = entry->getArgument(i++);
   Value r0 = entry->getArgument(i++), r1 = entry->getArgument(i++);
-  if (L.kind == BlockLayout::Trits) {
-    tensorScale = loadScalar(idx(0), BlockLayout::F32);
-    std::string global = "qc_ternary_codebook_" + std::to_string(L.codebook.size());
-    auto type = MemRefType::get({int64_t(L.codebook.size())}, b.getF32Type());
+  // Constant tables as module globals, one per content (named by its
+  // FNV-1a hash: the same in every run, so builds stay reproducible).
+  auto table = [&](ArrayRef<float> values) -> Value {
+    uint32_t hash = 2166136261u;
+    for (float v : values) {
+      uint32_t bits;
+      std::memcpy(&bits, &v, 4);
+      hash = (hash ^ bits) * 16777619u;
+    }
+    std::string global = "qc_table_" + std::to_string(values.size()) + "_" +
+                         llvm::utohexstr(hash);
+    auto type = MemRefType::get({int64_t(values.size())}, b.getF32Type());
     if (!module.lookupSymbol(global)) {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(module.getBody());
       memref::GlobalOp::create(
           b, global, b.getStringAttr("private"), type,
-          DenseElementsAttr::get(RankedTensorType::get(type.getShape(),
-                                                       b.getF32Type()),
-                                 ArrayRef<float>(L.codebook)),
+          DenseElementsAttr::get(RankedTensorType::get(type.getShape(), b.getF32Type()),
+                                 values),
           /*constant=*/true, /*alignment=*/nullptr);
     }
-    codebook = memref::GetGlobalOp::create(b, type, global);
+    return memref::GetGlobalOp::create(b, type, global);
+  };
+  if (L.kind == BlockLayout::Trits) {
+    tensorScale = loadScalar(idx(0), ::qc::formats::Scalar::F32);
+    codebook = table(L.codebook);
   }
+  if (!L.values.empty())
+    valueTable = table(L.values);
   // The superblock plans of token tiles and of single tokens share one
   // activation buffer, sized for the larger.
   std::optional<SuperPlan> plans[2] = {superPlan(tokenTile()), superPlan(1)};
@@ -1569,18 +1621,18 @@ struct QCLowerToCPUPass
         u.op->emitError("qc-lower-to-cpu: ") << why;
         return signalPassFailure();
       }
-      // AVX2's pmaddubsw saturates at 2^15: codes must stay below 128
-      // (8-bit fields keep f32 activations there).
+      // Integer products take groups of 16 or 32 plain codes (value tables
+      // go through f32 for now). AVX2's pmaddubsw saturates at 2^15: codes
+      // must stay below 128 (8-bit fields keep f32 activations there).
       bool q8 = *tgt != Target::Generic && layout.kind != BlockLayout::Float &&
-                (layout.group == 16 || layout.group == 32) &&
+                (layout.group == 16 || layout.group == 32) && layout.values.empty() &&
                 (*tgt != Target::Avx2 || layout.kind == BlockLayout::Trits ||
                  layout.bits < 8);
-      // Q4_K on AVX-512 takes one activation scale per 256 (llama.cpp's
-      // Q8_K): its superblocks then sum their groups in integers.
+      // Integer-scale superblocks (Q4_K) on AVX-512 take one activation
+      // scale per 256 (llama.cpp's Q8_K) and sum their groups in integers.
       bool avx512 = *tgt == Target::Avx512Vnni || *tgt == Target::Avx512Vbmi;
       int64_t actBlock = !q8 ? 0
-                         : avx512 && layout.kScales && layout.bits == 4 &&
-                                   u.cols % 256 == 0
+                         : avx512 && layout.intScaleSuperblocks() && u.cols % 256 == 0
                              ? 256
                              : 32;
       std::string name = "qc_linear_" + std::to_string(done.size() - 1);
