@@ -8,7 +8,7 @@ include "mlir/IR/BuiltinAttributeInterfaces.td"
 
 def QC_UniformFormatAttr : QC_Attr<"UniformFormat", "uniform",
     [DeclareAttrInterfaceMethods<QC_QuantFormatAttrInterface,
-                                 ["getCodec", "buildDequant"]>]> {
+                                 ["getCodec"]>]> {
   let summary = "Uniform integer codes with one scale per group";
   let description = [{
     `bits`-bit integer codes (2..8) in groups of `group` weights along a row
@@ -32,7 +32,7 @@ def QC_UniformFormatAttr : QC_Attr<"UniformFormat", "uniform",
 
 def QC_TernaryFormatAttr : QC_Attr<"TernaryFormat", "ternary",
     [DeclareAttrInterfaceMethods<QC_QuantFormatAttrInterface,
-                                 ["getCodec", "buildDequant"]>]> {
+                                 ["getCodec"]>]> {
   let summary = "Balanced ternary with a log-spaced scale codebook";
   let description = [{
     Each weight is `depth` balanced trits (3^depth levels: depth 2 gives
@@ -57,7 +57,7 @@ def QC_TernaryFormatAttr : QC_Attr<"TernaryFormat", "ternary",
 
 def QC_GGUFFormatAttr : QC_Attr<"GGUFFormat", "gguf",
     [DeclareAttrInterfaceMethods<QC_QuantFormatAttrInterface,
-                                 ["getCodec", "buildDequant"]>]> {
+                                 ["getCodec"]>]> {
   let summary = "A llama.cpp (ggml) block type, bit-exact";
   let description = [{
     The bytes are those of the ggml type named (`Q4_0`, `Q8_0`, `Q4_K`,

@@ -22,6 +22,10 @@ LogicalResult verifyShapeWithCodec(const ::qc::formats::Codec &codec,
                                    function_ref<InFlightDiagnostic()> emitError);
 int64_t packedBytesWithCodec(const ::qc::formats::Codec &codec,
                              ArrayRef<int64_t> shape);
+/// IR dequantization by the codec's layout (QCDequant.cpp).
+FailureOr<Value> buildDequantFromLayout(const ::qc::formats::Codec &codec,
+                                        OpBuilder &builder, Location loc,
+                                        Value packed, RankedTensorType resultType);
 } // namespace mlir::qc::detail
 
 #include "dialects/QC/IR/QCInterfaces.h.inc"

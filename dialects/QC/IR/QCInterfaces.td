@@ -10,7 +10,8 @@ def QC_QuantFormatAttrInterface : AttrInterface<"QuantFormatAttrInterface"> {
     A number format weights can be stored in. Everything downstream of format
     assignment (quantization, packing, kernel generation, export, evaluation)
     reaches the format only through this interface, so a new format is a new
-    attribute implementing it plus its codec in lib/Formats.
+    attribute implementing it plus its codec in lib/Formats, whose layout
+    description gives the IR dequantization and the kernels.
 
     Sizes are those of the codec: an optional per-tensor header, then rows of
     equal length in whole blocks. Tensors of rank > 2 are treated as
@@ -23,11 +24,15 @@ def QC_QuantFormatAttrInterface : AttrInterface<"QuantFormatAttrInterface"> {
       "std::unique_ptr<::qc::formats::Codec>", "getCodec">,
     InterfaceMethod<
       "Builds IR that reconstructs the f32 tensor `resultType` from `packed`, "
-      "a 1-D tensor of i8 holding the packed bytes. Emits an error at `loc` "
-      "and fails when the format has no IR dequantization.",
+      "a 1-D tensor of i8 holding the packed bytes; by default from the "
+      "codec's layout (qc/Formats/Layout.h).",
       "::mlir::FailureOr<::mlir::Value>", "buildDequant",
       (ins "::mlir::OpBuilder &":$builder, "::mlir::Location":$loc,
-           "::mlir::Value":$packed, "::mlir::RankedTensorType":$resultType)>,
+           "::mlir::Value":$packed, "::mlir::RankedTensorType":$resultType),
+      [{}], [{
+        return ::mlir::qc::detail::buildDequantFromLayout(
+            *$_attr.getCodec(), builder, loc, packed, resultType);
+      }]>,
     InterfaceMethod<
       "Bits per weight of rows filling whole blocks (scales included).",
       "double", "getBitsPerWeight", (ins), [{}], [{
