@@ -52,15 +52,12 @@ void quantizeTensorInto(const model::Tensor &t, const std::string &format,
                         QuantMethod method, const float *importance,
                         const double *hessian, uint8_t *out,
                         const GPTQSolver *given) {
-  auto parsed = formats::parseFormatName(format);
   auto codec = formats::makeCodec(format);
-  if (!parsed || !codec)
+  if (!codec)
     throw model::FormatError("unknown format '" + format + "'");
   auto source = storedCodec(t);
-  bool gptq = method == QuantMethod::GPTQ && (hessian || given) &&
-              parsed->kind != formats::FormatName::GGML;
-  bool groupHessian = method == QuantMethod::Imatrix && hessian &&
-                      parsed->kind != formats::FormatName::GGML;
+  bool gptq = method == QuantMethod::GPTQ && (hessian || given) && codec->supportsGPTQ();
+  bool groupHessian = method == QuantMethod::Imatrix && hessian && codec->supportsGPTQ();
   int64_t rows = t.rows(), cols = t.cols();
   // Rows are independent (GPTQ's too, given H, factored once) unless the
   // format has a per-tensor header: then the tensor goes whole, otherwise in

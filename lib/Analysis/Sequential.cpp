@@ -323,8 +323,7 @@ void quantizeSequential(const model::Model &m, const std::string &text,
       std::vector<float> importance(gram->cols);
       for (int64_t i = 0; i < gram->cols; ++i)
         importance[i] = gram->xtx[i * gram->cols + i] / float(gram->rows);
-      auto parsed = formats::parseFormatName(f->second);
-      if (parsed && parsed->kind != formats::FormatName::GGML) {
+      if (formats::makeCodec(f->second)->supportsGPTQ()) {
         GPTQSolver solver(gram->xtx.data(), gram->cols, o.gptq);
         quantizeTensorInto(t, f->second, QuantMethod::GPTQ, importance.data(),
                            nullptr, packed.data(), &solver);

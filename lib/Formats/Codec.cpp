@@ -1,6 +1,7 @@
 //===- Codec.cpp - Shared codec arithmetic --------------------------------===//
 #include "qc/Formats/Codec.h"
 #include "qc/Formats/GGML.h"
+#include "qc/Formats/Registry.h"
 
 #include <cstdio>
 #include <cstring>
@@ -95,23 +96,24 @@ std::optional<FormatName> parseFormatName(const std::string &name) {
     return f;
   }
   auto info = ggmlTypeByName(name);
-  if (!info || !info->canDequantize)
+  if (info && info->canDequantize) {
+    f.kind = FormatName::GGML;
+    f.ggml = info->name;
+    return f;
+  }
+  if (name.rfind("uniform<", 0) == 0 || name.rfind("ternary<", 0) == 0)
+    return std::nullopt; // their parameters did not parse above
+  std::string why;
+  if (!makeCodec(name, why))
     return std::nullopt;
-  f.kind = FormatName::GGML;
-  f.ggml = info->name;
+  f.kind = FormatName::Registered;
+  f.registered = name;
   return f;
 }
 
 std::unique_ptr<Codec> makeCodec(const std::string &name) {
-  std::optional<FormatName> f = parseFormatName(name);
-  if (!f)
-    return nullptr;
-  switch (f->kind) {
-  case FormatName::Ternary: return makeTernaryCodec(f->ternary);
-  case FormatName::Uniform: return makeUniformCodec(f->uniform);
-  case FormatName::GGML: return makeGGMLCodec(ggmlTypeByName(f->ggml)->type);
-  }
-  return nullptr;
+  std::string why;
+  return makeCodec(name, why);
 }
 
 } // namespace qc::formats

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Formats/GGML.h"
+#include "qc/Formats/Registry.h"
 #include "GGMLLayout.h"
 #include "KQuants.h"
 #include "ScaleIO.h"
@@ -465,6 +466,24 @@ public:
 private:
   TypeRow row;
 };
+
+/// Every type qc has a codec for, under its llama.cpp name.
+const struct GGMLRegistration {
+  GGMLRegistration() {
+    for (const TypeRow &row : kTypes)
+      if (row.dequant)
+        registerFormat(
+            {row.name,
+             std::string(row.name) + ": llama.cpp's (ggml) block layout, byte for byte",
+             [&row](const std::string &params, std::string &why) -> std::unique_ptr<Codec> {
+               if (!params.empty()) {
+                 why = std::string(row.name) + " takes no parameters";
+                 return nullptr;
+               }
+               return std::make_unique<GGMLCodec>(row);
+             }});
+  }
+} kRegisterGGML;
 
 } // namespace
 

@@ -1,5 +1,6 @@
 //===- Ternary.cpp - Balanced ternary with a log-spaced scale codebook ----===//
 #include "qc/Formats/Codec.h"
+#include "qc/Formats/Registry.h"
 #include "ScaleIO.h"
 
 #include <algorithm>
@@ -104,6 +105,7 @@ public:
     return {};
   }
 
+  bool supportsGPTQ() const override { return true; }
   std::string gptqQuantizer(const float *src, int64_t rows, int64_t cols,
                             uint8_t *dst, GroupQuantizer &gq) const override {
     std::string why = checkRowLength(cols);
@@ -236,6 +238,21 @@ private:
   std::vector<float> codebook;
 };
 
+} // namespace
+
+namespace {
+const FormatRegistration kRegisterTernary{
+    {"ternary",
+     "ternary<depth,group,scales>: balanced trits, a log-spaced scale per group",
+     [](const std::string &params, std::string &why) -> std::unique_ptr<Codec> {
+       std::optional<FormatName> f = parseFormatName("ternary<" + params + ">");
+       if (!f) {
+         why = "bad ternary parameters '" + params +
+               "' (depth 1..3, group 4..256, scales a power of 3 up to 243)";
+         return nullptr;
+       }
+       return makeTernaryCodec(f->ternary);
+     }}};
 } // namespace
 
 std::unique_ptr<Codec> makeTernaryCodec(const TernaryParams &params) {

@@ -1,5 +1,6 @@
 //===- Uniform.cpp - Uniform integer codes with per-group scales ----------===//
 #include "qc/Formats/Codec.h"
+#include "qc/Formats/Registry.h"
 #include "ScaleIO.h"
 
 #include <algorithm>
@@ -106,6 +107,7 @@ public:
     float x = std::clamp((w - m) * id, 0.0f, float(maxCode()));
     return int((x + 12582912.0f) - 12582912.0f);
   }
+  bool supportsGPTQ() const override { return true; }
   std::string gptqQuantizer(const float *src, int64_t rows, int64_t cols,
                             uint8_t *dst, GroupQuantizer &gq) const override;
   std::string quantizeGroupHessian(const float *src, int64_t rows,
@@ -473,6 +475,23 @@ std::string UniformCodec::gptqQuantizer(const float *, int64_t rows,
   };
   return {};
 }
+
+namespace {
+const FormatRegistration kRegisterUniform{
+    {"uniform",
+     "uniform<bits,group,sym|asym,f16|bf16|f32>: integer codes with a scale "
+     "(and an offset) per group",
+     [](const std::string &params, std::string &why) -> std::unique_ptr<Codec> {
+       std::optional<FormatName> f = parseFormatName("uniform<" + params + ">");
+       if (!f) {
+         why = "bad uniform parameters '" + params +
+               "' (bits 2..8, group a multiple of 8 in 16..256, sym|asym, "
+               "f16|bf16|f32)";
+         return nullptr;
+       }
+       return makeUniformCodec(f->uniform);
+     }}};
+} // namespace
 
 std::unique_ptr<Codec> makeUniformCodec(const UniformParams &params) {
   if (!checkUniformParams(params).empty())

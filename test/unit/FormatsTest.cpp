@@ -2,6 +2,8 @@
 #include "qc/Analysis/GPTQ.h"
 #include "qc/Formats/Codec.h"
 #include "qc/Formats/GGML.h"
+#include "qc/Formats/Grid.h"
+#include "qc/Formats/Registry.h"
 #include "qc/Formats/Half.h"
 
 #include <gtest/gtest.h>
@@ -480,4 +482,98 @@ TEST(Uniform, GroupHessianLowersOutputErrorAgainstDiagonal) {
                                      viaBlock.data()),
             "");
   EXPECT_EQ(viaDiag, viaBlock);
+}
+
+TEST(Registry, NamesRoundTripAndErrorsSayWhy) {
+  std::string why;
+  for (const FormatFamily &f : formatFamilies()) {
+    if (f.name == "uniform" || f.name == "ternary")
+      continue;
+    auto codec = makeCodec(f.name, why);
+    ASSERT_TRUE(codec) << f.name << ": " << why;
+    EXPECT_EQ(codec->name(), f.name);
+  }
+  EXPECT_EQ(makeCodec("uniform<4,32,sym,f16>", why)->name(), "uniform<4,32,sym,f16>");
+  EXPECT_FALSE(makeCodec("Q9_9", why));
+  EXPECT_EQ(why, "unknown format 'Q9_9'");
+  EXPECT_FALSE(makeCodec("Q4_K<2>", why));
+  EXPECT_EQ(why, "Q4_K takes no parameters");
+  EXPECT_FALSE(makeCodec("uniform<4,32,sym,f16", why));
+  EXPECT_EQ(why, "format 'uniform<4,32,sym,f16' must end with '>'");
+  EXPECT_FALSE(makeCodec("uniform<9,32,sym,f16>", why));
+  EXPECT_NE(why.find("bits 2..8"), std::string::npos) << why;
+}
+
+namespace {
+/// A grid of 16 evenly spaced values: the uniform 4-bit symmetric grid.
+GridParams evenGrid(int group, Scalar scale) {
+  GridParams p{"even", group, {}, scale};
+  for (int i = 0; i < 16; ++i)
+    p.values[i] = float(i - 8) / 8.0f;
+  return p;
+}
+} // namespace
+
+TEST(Grid, ParamsAreChecked) {
+  EXPECT_EQ(checkGridParams(evenGrid(32, Scalar::F16)), "");
+  EXPECT_NE(checkGridParams(evenGrid(33, Scalar::F16)), "");
+  EXPECT_NE(checkGridParams(evenGrid(32, Scalar::BF16)), "");
+  GridParams small = evenGrid(32, Scalar::F16);
+  for (float &v : small.values)
+    v *= 0.5f;
+  EXPECT_NE(checkGridParams(small), "");
+  EXPECT_FALSE(makeGridCodec(small));
+}
+
+TEST(Grid, DecodesToScaledGridPointsAndSearchesTheScale) {
+  // An evenly spaced grid under an f16 scale is uniform<4,G,sym,f16> with
+  // the scale searched: every weight decodes to s * value, and the error is
+  // no worse than the uniform codec's (its own search).
+  int64_t rows = 8, cols = 256;
+  auto w = randomWeights(rows * cols, 5);
+  auto grid = makeGridCodec(evenGrid(32, Scalar::F16));
+  ASSERT_TRUE(grid);
+  EXPECT_EQ(grid->blockBytes(), 18);
+  RoundTrip rt = roundTrip(*grid, w, rows, cols);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < cols / 32; ++b) {
+      const uint8_t *block = rt.bytes.data() + r * grid->rowBytes(cols) + b * 18;
+      float s = halfToFloat(uint16_t(block[0] | block[1] << 8));
+      for (int i = 0; i < 32; ++i) {
+        float v = rt.out[r * cols + b * 32 + i] / s * 8.0f;
+        ASSERT_EQ(v, std::round(v)) << r << " " << b << " " << i;
+      }
+    }
+  auto uniform = makeUniformCodec({4, 32, true, ScaleType::F16});
+  RoundTrip ur = roundTrip(*uniform, w, rows, cols);
+  std::vector<float> ones(cols, 1.0f);
+  EXPECT_LE(weightedError(w, rt.out, ones, cols), 1.05 * weightedError(w, ur.out, ones, cols));
+}
+
+TEST(Grid, E8M0ScalesArePowersOfTwo) {
+  int64_t rows = 4, cols = 64;
+  auto w = randomWeights(rows * cols, 9);
+  auto grid = makeGridCodec(evenGrid(32, Scalar::E8M0));
+  ASSERT_TRUE(grid);
+  EXPECT_EQ(grid->blockBytes(), 17);
+  RoundTrip rt = roundTrip(*grid, w, rows, cols);
+  for (size_t b = 0; b < rt.bytes.size(); b += 17) {
+    float s = std::ldexp(1.0f, int(rt.bytes[b]) - 127);
+    for (int i = 0; i < 32; ++i) {
+      float v = rt.out[b / 17 * 32 + i] / s * 8.0f;
+      ASSERT_EQ(v, std::round(v));
+    }
+  }
+}
+
+TEST(Grid, GPTQLowersOutputError) {
+  CorrelatedLayer layer(32, 64);
+  auto grid = makeGridCodec(evenGrid(32, Scalar::F16));
+  ASSERT_TRUE(grid->supportsGPTQ());
+  std::vector<uint8_t> rtn(grid->packedBytes(layer.rows, layer.cols)), gptq(rtn.size());
+  ASSERT_EQ(grid->quantize(layer.w.data(), layer.rows, layer.cols, nullptr, rtn.data()), "");
+  ASSERT_EQ(quantizeGPTQ(*grid, layer.w.data(), layer.rows, layer.cols, layer.h.data(), {},
+                         gptq.data()),
+            "");
+  EXPECT_LT(layer.outputError(*grid, gptq), 0.8 * layer.outputError(*grid, rtn));
 }

@@ -241,8 +241,9 @@ std::string link(const std::string &object, bool shared) {
   else
     args.insert(args.end(), {QC_RUNTIME_MAIN_LIB, QC_RUNTIME_ENTRY_LIB,
                              QC_RUNTIME_LIB});
-  for (const char *lib : {QC_MODEL_LIB, QC_FORMATS_LIB})
-    args.push_back(lib);
+  // The formats library whole: codecs register themselves when loaded.
+  args.insert(args.end(), {QC_MODEL_LIB, "-Wl,--whole-archive", QC_FORMATS_LIB,
+                           "-Wl,--no-whole-archive"});
   for (llvm::StringRef flag : llvm::split(QC_LINK_FLAGS, ' '))
     if (!flag.empty())
       args.push_back(flag.str());

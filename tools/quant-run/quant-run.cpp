@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Analysis/Importance.h"
+#include "qc/Formats/Registry.h"
 #include "qc/Reference/Reference.h"
 #include "qc/Tokenizer/Tokenizer.h"
 #include "qc/CompiledLibrary.h"
@@ -54,7 +55,8 @@ struct Options {
                "imatrix -m MODEL [--compiled LIB.so] [-t THREADS] "
                "[--tokenizer TOK] [-p PROMPT] [-n N] [-f TEXT] [--ctx N] "
                "[--chunks N] [--baseline MODEL] [--max-delta D] [--pp N] "
-               "[--tg N] [-r N] [--mmap] [--xtx]\n",
+               "[--tg N] [-r N] [--mmap] [--xtx]\n"
+               "       quant-run formats (the number formats qc knows)\n",
                why.c_str());
   std::exit(2);
 }
@@ -402,7 +404,16 @@ int tokenize(const model::Model &m, const Options &o) {
 
 } // namespace
 
+/// The registry, one family a line: its name and what it is.
+int listFormats() {
+  for (const formats::FormatFamily &f : formats::formatFamilies())
+    std::printf("%-8s %s\n", f.name.c_str(), f.summary.c_str());
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && std::string(argv[1]) == "formats")
+    return listFormats();
   Options o = parse(argc, argv);
   try {
     // Compiled runs read the weights through the runtime; map, do not copy.

@@ -1,6 +1,7 @@
 //===- QCAttrs.cpp - Format attributes ------------------------------------===//
 #include "dialects/QC/IR/QCDialect.h"
 #include "qc/Formats/GGML.h"
+#include "qc/Formats/Registry.h"
 
 using namespace mlir;
 using namespace mlir::qc;
@@ -75,6 +76,19 @@ std::unique_ptr<fmt::Codec> GGUFFormatAttr::getCodec() const {
   return fmt::makeGGMLCodec(fmt::ggmlTypeByName(getType())->type);
 }
 
+LogicalResult
+RegisteredFormatAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                             StringRef name) {
+  std::string why;
+  if (!fmt::makeCodec(name.str(), why))
+    return emitError() << why;
+  return success();
+}
+
+std::unique_ptr<fmt::Codec> RegisteredFormatAttr::getCodec() const {
+  return fmt::makeCodec(getName().str());
+}
+
 QuantFormatAttrInterface mlir::qc::getFormatAttr(MLIRContext *context,
                                                  const std::string &name) {
   std::optional<fmt::FormatName> f = fmt::parseFormatName(name);
@@ -84,6 +98,9 @@ QuantFormatAttrInterface mlir::qc::getFormatAttr(MLIRContext *context,
   switch (f->kind) {
   case fmt::FormatName::GGML:
     return cast<QuantFormatAttrInterface>(GGUFFormatAttr::get(context, f->ggml));
+  case fmt::FormatName::Registered:
+    return cast<QuantFormatAttrInterface>(
+        RegisteredFormatAttr::get(context, f->registered));
   case fmt::FormatName::Ternary:
     return cast<QuantFormatAttrInterface>(TernaryFormatAttr::get(
         context, f->ternary.depth, f->ternary.group, f->ternary.scales));

@@ -73,6 +73,24 @@ def QC_GGUFFormatAttr : QC_Attr<"GGUFFormat", "gguf",
   let genVerifyDecl = 1;
 }
 
+def QC_RegisteredFormatAttr : QC_Attr<"RegisteredFormat", "format",
+    [DeclareAttrInterfaceMethods<QC_QuantFormatAttrInterface, ["getCodec"]>]> {
+  let summary = "Any format of the registry, by name";
+  let description = [{
+    A format registered in lib/Formats (qc/Formats/Registry.h) without an
+    attribute of its own, such as the research formats `nf4` and `fp4`.
+    Sizes, IR dequantization and kernels all come from its codec and
+    layout, so a new format needs no change to the dialect.
+
+    ```mlir
+    #qc.format<"nf4">
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"format name">:$name);
+  let assemblyFormat = "`<` $name `>`";
+  let genVerifyDecl = 1;
+}
+
 def QC_StatsAttr : QC_Attr<"Stats", "stats"> {
   let summary = "A reference to analysis statistics kept in a file";
   let description = [{

@@ -79,6 +79,8 @@ public:
   /// The GPTQ side of the format for `src` ([rows x cols], which sets a
   /// per-tensor header) packed into `dst` (packedBytes bytes). Returns the
   /// reason when the format has no per-group rounding GPTQ can drive.
+  /// Whether gptqQuantizer works (per-group rounding GPTQ can drive).
+  virtual bool supportsGPTQ() const { return false; }
   virtual std::string gptqQuantizer(const float *src, int64_t rows,
                                     int64_t cols, uint8_t *dst,
                                     GroupQuantizer &out) const;
@@ -127,16 +129,19 @@ std::string checkTernaryParams(const TernaryParams &params);
 std::unique_ptr<Codec> makeTernaryCodec(const TernaryParams &params);
 /// The codebook multiplier of scale index k (before the per-tensor scale).
 /// A format named as Codec::name() writes it: a ggml type ("Q4_K", "F16"),
-/// "uniform<bits,group,sym|asym,f16|bf16|f32>" or "ternary<depth,group,scales>".
+/// "uniform<bits,group,sym|asym,f16|bf16|f32>", "ternary<depth,group,scales>"
+/// (the formats with IR attributes of their own) or any other family of
+/// the registry (qc/Formats/Registry.h), e.g. "nf4".
 struct FormatName {
-  enum Kind { GGML, Uniform, Ternary } kind;
+  enum Kind { GGML, Uniform, Ternary, Registered } kind;
   std::string ggml; // the ggml type name, for kind GGML
   UniformParams uniform;
   TernaryParams ternary;
+  std::string registered; // the whole name, for kind Registered
 };
 /// Parses a format name; nullopt when malformed or its parameters invalid.
 std::optional<FormatName> parseFormatName(const std::string &name);
-/// The codec of a format name; null when parseFormatName rejects it.
+/// The codec of a format name (through the registry); null when unknown.
 std::unique_ptr<Codec> makeCodec(const std::string &name);
 
 float ternaryCodebookEntry(const TernaryParams &params, int k);

@@ -40,6 +40,16 @@ func.func @gguf_no_codec() -> !qc.qtensor<4x256, #qc.gguf<"IQ2_XXS">>
 
 // -----
 
+// expected-error @below {{unknown format 'Q9_9'}}
+func.func @registered_unknown() -> !qc.qtensor<4x256, #qc.format<"Q9_9">>
+
+// -----
+
+// expected-error @below {{format 'uniform<4,32,sym,f16' must end with '>'}}
+func.func @registered_unclosed() -> !qc.qtensor<4x256, #qc.format<"uniform<4,32,sym,f16">>
+
+// -----
+
 // expected-error @below {{statistics reference needs a file and a key}}
 func.func @stats_empty() attributes {qc.importance = #qc.stats<"", "x">}
 

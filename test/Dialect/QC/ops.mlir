@@ -14,6 +14,10 @@ func.func @formats_and_weights() {
   %t = qc.param "w.ternary" : !qc.qtensor<64x172, #qc.ternary<depth = 2, group = 16, scales = 27>>
   // CHECK: qc.param "w.q4k" {qc.importance = #qc.stats<"calib.imatrix", "blk.0.ffn_up.weight">} : !qc.qtensor<256x512, #qc.gguf<"Q4_K">>
   %k = qc.param "w.q4k" {qc.importance = #qc.stats<"calib.imatrix", "blk.0.ffn_up.weight">} : !qc.qtensor<256x512, #qc.gguf<"Q4_K">>
+  // Any registered format by name (research formats have no attribute of
+  // their own).
+  // CHECK: qc.param "w.registered" : !qc.qtensor<4x256, #qc.format<"Q6_K">>
+  %r = qc.param "w.registered" : !qc.qtensor<4x256, #qc.format<"Q6_K">>
   return
 }
 
