@@ -577,3 +577,25 @@ TEST(Grid, GPTQLowersOutputError) {
             "");
   EXPECT_LT(layer.outputError(*grid, gptq), 0.8 * layer.outputError(*grid, rtn));
 }
+
+TEST(NF4, NormalGridBeatsUniformAtTheSameSize) {
+  std::string why;
+  auto nf4 = makeCodec("nf4", why);
+  ASSERT_TRUE(nf4) << why;
+  EXPECT_EQ(nf4->blockSize(), 64);
+  EXPECT_DOUBLE_EQ(nf4->nominalBitsPerWeight(), 4.25);
+  EXPECT_EQ(makeCodec("nf4<128>", why)->blockSize(), 128);
+  EXPECT_FALSE(makeCodec("nf4<64>", why));
+  EXPECT_EQ(why, "format 'nf4<64>' is spelled 'nf4'");
+  EXPECT_FALSE(makeCodec("nf4<7>", why));
+  EXPECT_NE(why.find("group must be even"), std::string::npos) << why;
+  // Normal weights: the normal-quantile grid against evenly spaced codes
+  // with the same scale per 64 (4.25 bits per weight both).
+  int64_t rows = 16, cols = 512;
+  auto w = randomWeights(rows * cols, 11);
+  auto uniform = makeCodec("uniform<4,64,sym,f16>", why);
+  std::vector<float> ones(cols, 1.0f);
+  double eNF4 = weightedError(w, roundTrip(*nf4, w, rows, cols).out, ones, cols);
+  double eUniform = weightedError(w, roundTrip(*uniform, w, rows, cols).out, ones, cols);
+  EXPECT_LT(eNF4, 0.85 * eUniform); // 0.77 measured
+}
