@@ -599,3 +599,30 @@ TEST(NF4, NormalGridBeatsUniformAtTheSameSize) {
   double eUniform = weightedError(w, roundTrip(*uniform, w, rows, cols).out, ones, cols);
   EXPECT_LT(eNF4, 0.85 * eUniform); // 0.77 measured
 }
+
+TEST(FP4, SearchedExponentBeatsTheMaximumRule) {
+  std::string why;
+  auto fp4 = makeCodec("fp4", why);
+  ASSERT_TRUE(fp4) << why;
+  EXPECT_EQ(fp4->blockSize(), 32);
+  EXPECT_DOUBLE_EQ(fp4->nominalBitsPerWeight(), 4.25);
+  EXPECT_EQ(makeCodec("fp4<64>", why)->name(), "fp4<64>");
+  // The same bytes per block as ggml's MXFP4, whose shared exponent comes
+  // from the block maximum; fp4 searches the neighbouring exponents.
+  auto mxfp4 = makeCodec("MXFP4", why);
+  ASSERT_EQ(fp4->blockBytes(), mxfp4->blockBytes());
+  int64_t rows = 16, cols = 512;
+  auto w = randomWeights(rows * cols, 13);
+  std::vector<float> ones(cols, 1.0f);
+  RoundTrip rt = roundTrip(*fp4, w, rows, cols);
+  double eFP4 = weightedError(w, rt.out, ones, cols);
+  double eMX = weightedError(w, roundTrip(*mxfp4, w, rows, cols).out, ones, cols);
+  EXPECT_LT(eFP4, 0.97 * eMX); // 0.955 measured
+  // Every weight is a power of two times an e2m1 value.
+  for (size_t i = 0; i < rt.out.size(); ++i) {
+    float s = std::ldexp(1.0f, int(rt.bytes[i / 32 * 17]) - 127);
+    float v = 2.0f * rt.out[i] / s;
+    ASSERT_EQ(v, std::round(v));
+    ASSERT_LE(std::fabs(v), 12.0f);
+  }
+}
