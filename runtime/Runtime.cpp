@@ -12,6 +12,7 @@
 
 #include "ThreadPool.h"
 #include "qc/Formats/Codec.h"
+#include "qc/KernelABI.h"
 #include "qc/Model/Model.h"
 #include "qc/Tokenizer/Tokenizer.h"
 
@@ -32,35 +33,19 @@ using qc::model::FormatError;
 
 namespace {
 
-/// A rank-1 memref descriptor as MLIR's C interface passes it.
-template <typename T> struct MemRef {
-  T *allocated, *aligned;
-  int64_t offset, size, stride;
-};
-template <typename T> MemRef<T> view(T *p, int64_t n) { return {p, p, 0, n, 1}; }
-
-using KernelF32 = void (*)(MemRef<const uint8_t> *, MemRef<const float> *,
-                           MemRef<float> *, int64_t, int64_t, int64_t);
-using KernelQ8 = void (*)(MemRef<const uint8_t> *, MemRef<const int8_t> *,
-                          MemRef<const float> *, MemRef<const int32_t> *,
-                          MemRef<float> *, int64_t, int64_t, int64_t);
-/// "quantize_q8:<K>" / "quantize_q8k:<K>" (x, codes, scales, sums, t0, t1):
-/// the q8 kernels' activations of rows t0..t1-1.
-using QuantizeFn = void (*)(MemRef<const float> *, MemRef<int8_t> *,
-                            MemRef<float> *, MemRef<int32_t> *, int64_t,
-                            int64_t);
-
-/// Graph kernels (qc-lower-graph-ops); `void` memrefs are KV caches of the
-/// compiled element type.
+// Kernel keys and signatures: qc/KernelABI.h, shared with the compiler.
+using qc::abi::MemRef;
+using qc::abi::view;
 using Floats = MemRef<float>;
-using RmsNormFn = void (*)(Floats *, Floats *, Floats *, int64_t);
-using RopeTableFn = void (*)(Floats *, int64_t, int64_t);
-using RopeFn = void (*)(Floats *, Floats *, int64_t);
-using KVStoreFn = void (*)(Floats *, Floats *, MemRef<void> *, MemRef<void> *,
-                           int64_t, int64_t);
-using AttentionFn = void (*)(Floats *, MemRef<void> *, MemRef<void> *,
-                             Floats *, Floats *, int64_t, int64_t, int64_t);
-using ElementwiseFn = void (*)(Floats *, Floats *);
+using KernelF32 = qc::abi::LinearF32::Fn;
+using KernelQ8 = qc::abi::LinearQ8::Fn;
+using QuantizeFn = qc::abi::QuantizeQ8::Fn;
+using RmsNormFn = qc::abi::RmsNorm::Fn;
+using RopeTableFn = qc::abi::RopeTable::Fn;
+using RopeFn = qc::abi::Rope::Fn;
+using KVStoreFn = qc::abi::KVStore::Fn;
+using AttentionFn = qc::abi::Attention::Fn;
+using ElementwiseFn = qc::abi::Elementwise::Fn;
 
 /// The graph kernels a model needs, found by key in the table.
 struct GraphKernels {
@@ -247,16 +232,14 @@ Linear qc_model::bind(const std::unordered_map<std::string, void *> &kernels,
   L.tensor = &model.tensor(name);
   L.rows = L.tensor->rows();
   L.cols = L.tensor->cols();
-  std::string key = L.tensor->format + ":" + std::to_string(L.rows) + "x" +
-                    std::to_string(L.cols);
+  std::string key = qc::abi::linearKey(L.tensor->format, L.rows, L.cols);
   for (int64_t block : {32, 256}) {
-    auto it = kernels.find(key + (block == 256 ? "@q8k" : "@q8"));
+    auto it = kernels.find(key + qc::abi::q8Suffix(block));
     if (it == kernels.end())
       continue;
     L.kernel = it->second;
     L.q8Block = block;
-    std::string quantize = (block == 256 ? "quantize_q8k:" : "quantize_q8:") +
-                           std::to_string(L.cols);
+    std::string quantize = qc::abi::quantizeKey(block, L.cols);
     auto q = kernels.find(quantize);
     if (q == kernels.end())
       throw FormatError("the compiled model has no '" + quantize + "' kernel "
@@ -287,26 +270,24 @@ void qc_model::bindGraph(
                         "graph kernel '" + key + "'");
     return fn;
   };
-  std::string hd = std::to_string(c.headDim()), neox = c.ropeNeox ? ":neox" : "";
-  std::string kv = std::to_string(c.kvDim());
+
   // The KV cache's element type is the compiled one. A q8 row holds the
   // int8 codes, then an f32 scale per KV head.
   std::string type = "f32";
   for (const char *t : {"f16", "q8"})
-    if (find("kv_store:" + kv + ":" + t))
+    if (find(qc::abi::kvStoreKey(c.kvDim(), t)))
       type = t;
   graph.kvElementBytes = type == "f16" ? 2 : type == "q8" ? 1 : 4;
   graph.kvRowElements = type == "q8" ? c.kvDim() + 4 * c.kvHeads : c.kvDim();
-  graph.rmsNorm = RmsNormFn(need("rms_norm:" + std::to_string(c.dim)));
-  graph.ropeTable = RopeTableFn(need("rope_table:" + hd));
-  graph.ropeQ = RopeFn(need("rope:" + std::to_string(c.dim) + ":" + hd + neox));
-  graph.ropeK = RopeFn(need("rope:" + kv + ":" + hd + neox));
-  graph.kvStore = KVStoreFn(need("kv_store:" + kv + ":" + type));
-  graph.attention =
-      AttentionFn(need("attention:" + std::to_string(c.heads) + ":" +
-                       std::to_string(c.kvHeads) + ":" + hd + ":" + type));
-  graph.swiglu = ElementwiseFn(need("swiglu"));
-  graph.add = ElementwiseFn(need("add"));
+  using namespace qc::abi;
+  graph.rmsNorm = RmsNormFn(need(rmsNormKey(c.dim)));
+  graph.ropeTable = RopeTableFn(need(ropeTableKey(c.headDim())));
+  graph.ropeQ = RopeFn(need(ropeKey(c.dim, c.headDim(), c.ropeNeox)));
+  graph.ropeK = RopeFn(need(ropeKey(c.kvDim(), c.headDim(), c.ropeNeox)));
+  graph.kvStore = KVStoreFn(need(kvStoreKey(c.kvDim(), type)));
+  graph.attention = AttentionFn(need(attentionKey(c.heads, c.kvHeads, c.headDim(), type)));
+  graph.swiglu = ElementwiseFn(need(swigluKey()));
+  graph.add = ElementwiseFn(need(addKey()));
 }
 
 void qc_model::norm(const float *x, const float *w, float *y, int64_t T) {

@@ -6,6 +6,7 @@
 // ones as linalg.generic (lowered to loops later in the pipeline).
 //
 //===----------------------------------------------------------------------===//
+#include "lib/Conversion/QCToCPU/ABITypes.h"
 #include "lib/Conversion/QCToCPU/Passes.h"
 #include "lib/Conversion/QCToCPU/Q8Codes.h"
 
@@ -116,8 +117,7 @@ public:
 
   /// "rms_norm:<D>" (x, w, y, T): y = x / sqrt(mean(x^2) + eps) * w per row.
   void rmsNorm(StringRef key, int64_t D, float eps) {
-    MemRefType m = flat(f32());
-    Block *e = begin(key, {m, m, m, b.getIndexType()});
+    Block *e = begin(key, abiTypes<::qc::abi::RmsNorm>(b));
     Value x = e->getArgument(0), w = e->getArgument(1), y = e->getArgument(2);
     int64_t l = lanesFor(D);
     loop(idx(0), e->getArgument(3), 1, {}, [&](Value t, ValueRange) {
@@ -144,7 +144,7 @@ public:
   /// "rope_table:<hd>" (rot, pos, T): rot[t*hd + 2i], rot[t*hd + 2i + 1] =
   /// cos, sin of (pos + t) * freq_scale * theta^(-2i/hd).
   void ropeTable(StringRef key, int64_t hd, float theta, float freqScale) {
-    Block *e = begin(key, {flat(f32()), b.getIndexType(), b.getIndexType()});
+    Block *e = begin(key, abiTypes<::qc::abi::RopeTable>(b));
     Value rot = e->getArgument(0), pos = e->getArgument(1);
     loop(idx(0), e->getArgument(2), 1, {}, [&](Value t, ValueRange) {
       Value p = arith::UIToFPOp::create(
@@ -166,7 +166,7 @@ public:
 
   /// "rope:<W>:<hd>[:neox]" (v, rot, T): rotates every head of each row.
   void rope(StringRef key, int64_t W, int64_t hd, bool neox) {
-    Block *e = begin(key, {flat(f32()), flat(f32()), b.getIndexType()});
+    Block *e = begin(key, abiTypes<::qc::abi::Rope>(b));
     Value v = e->getArgument(0), rot = e->getArgument(1);
     loop(idx(0), e->getArgument(2), 1, {}, [&](Value t, ValueRange) {
       Value row = mul(t, idx(W)), rrow = mul(t, idx(hd));
@@ -198,7 +198,7 @@ public:
   void kvStore(StringRef key, int64_t KV, int64_t hd, Type element) {
     bool q8 = element.isInteger(8);
     MemRefType m = flat(f32()), c = flat(element);
-    Block *e = begin(key, {m, m, c, c, b.getIndexType(), b.getIndexType()});
+    Block *e = begin(key, abiTypes<::qc::abi::KVStore>(b, element));
     int64_t l = q8 ? hd : lanesFor(KV);
     Value pos = e->getArgument(4);
     loop(idx(0), e->getArgument(5), 1, {}, [&](Value t, ValueRange) {
@@ -249,7 +249,7 @@ public:
     bool q8 = element.isInteger(8);
     MemRefType m = flat(f32()), c = flat(element);
     Type index = b.getIndexType();
-    Block *e = begin(key, {m, c, c, m, m, index, index, index});
+    Block *e = begin(key, abiTypes<::qc::abi::Attention>(b, element));
     Value q = e->getArgument(0), keys = e->getArgument(1),
           values = e->getArgument(2), out = e->getArgument(3),
           scores = e->getArgument(4), pos = e->getArgument(5);
@@ -299,8 +299,7 @@ public:
   /// An element-wise kernel over two flat operands of equal length:
   /// out[i] = combine(out[i], in[i]) (linalg.generic, in place).
   void elementwise(StringRef key, function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
-    MemRefType m = flat(f32());
-    Block *e = begin(key, {m, m});
+    Block *e = begin(key, abiTypes<::qc::abi::Elementwise>(b));
     AffineMap id = b.getMultiDimIdentityMap(1);
     linalg::GenericOp::create(
         b, TypeRange{}, ValueRange{e->getArgument(1)}, ValueRange{e->getArgument(0)},
@@ -375,19 +374,18 @@ struct LowerGraphOps final
         if (auto n = dyn_cast<RMSNormOp>(op)) {
           int64_t D = width(n.getInput());
           float eps = n.getEpsilon().convertToFloat();
-          return once(op, "rms_norm:" + std::to_string(D), "epsilon " + str(eps),
+          return once(op, ::qc::abi::rmsNormKey(D), "epsilon " + str(eps),
                       [&](StringRef key) { kb.rmsNorm(key, D, eps); });
         }
         if (auto p = dyn_cast<RopeOp>(op)) {
           int64_t W = width(p.getInput()), hd = p.getHeadDim();
           float theta = p.getTheta().convertToFloat(),
                 scale = p.getFreqScale().convertToFloat();
-          if (failed(once(op, "rope_table:" + std::to_string(hd),
+          if (failed(once(op, ::qc::abi::ropeTableKey(hd),
                           "theta " + str(theta) + ", freq_scale " + str(scale),
                           [&](StringRef key) { kb.ropeTable(key, hd, theta, scale); })))
             return WalkResult::interrupt();
-          std::string key = "rope:" + std::to_string(W) + ":" + std::to_string(hd) +
-                            (p.getNeox() ? ":neox" : "");
+          std::string key = ::qc::abi::ropeKey(W, hd, p.getNeox());
           return once(op, key, "",
                       [&](StringRef key) { kb.rope(key, W, hd, p.getNeox()); });
         }
@@ -399,12 +397,11 @@ struct LowerGraphOps final
           float scale = a.getScale() ? a.getScale()->convertToFloat()
                                      : 1.0f / std::sqrt(float(hd));
           std::string type = cacheTypeName(element);
-          if (failed(once(op, "kv_store:" + std::to_string(KVH * hd) + ":" + type, "",
+          if (failed(once(op, ::qc::abi::kvStoreKey(KVH * hd, type), "",
                           [&](StringRef key) { kb.kvStore(key, KVH * hd, hd, element); })))
             return WalkResult::interrupt();
           return once(op,
-                      "attention:" + std::to_string(H) + ":" + std::to_string(KVH) +
-                          ":" + std::to_string(hd) + ":" + type,
+                      ::qc::abi::attentionKey(H, KVH, hd, type),
                       "scale " + str(scale),
                       [&](StringRef key) {
                         kb.attention(key, H, KVH, hd, element, scale);
@@ -414,7 +411,7 @@ struct LowerGraphOps final
           if (!s->hasOneUse() || !isa<arith::MulFOp>(*s->getUsers().begin()))
             return op->emitError(
                 "qc-lower-graph-ops: qc.silu must feed one arith.mulf (SwiGLU)");
-          return once(op, "swiglu", "", [&](StringRef key) {
+          return once(op, ::qc::abi::swigluKey(), "", [&](StringRef key) {
             // g / (1 + exp(-g)) * u, as the reference computes it.
             kb.elementwise(key, [](OpBuilder &nb, Location loc, Value g, Value u) {
               Value one = arith::ConstantFloatOp::create(nb, loc, nb.getF32Type(), APFloat(1.0f));
@@ -425,7 +422,7 @@ struct LowerGraphOps final
           });
         }
         if (isa<arith::AddFOp>(op) && isa<RankedTensorType>(op->getResult(0).getType()))
-          return once(op, "add", "", [&](StringRef key) {
+          return once(op, ::qc::abi::addKey(), "", [&](StringRef key) {
             kb.elementwise(key, [](OpBuilder &nb, Location loc, Value x, Value o) {
               return arith::AddFOp::create(nb, loc, x, o).getResult();
             });

@@ -4,6 +4,7 @@
 // rows r0..r1, decoding the packed blocks in vector registers.
 //
 //===----------------------------------------------------------------------===//
+#include "lib/Conversion/QCToCPU/ABITypes.h"
 #include "lib/Conversion/QCToCPU/BlockLayout.h"
 #include "lib/Conversion/QCToCPU/Passes.h"
 #include "lib/Conversion/QCToCPU/Q8Codes.h"
@@ -1317,14 +1318,8 @@ void KernelEmitter::emitRowSuperQ8(const SuperPlan &plan, ArrayRef<Value> rows,
 
 func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
                                  ModuleOp module) {
-  auto bytes = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
-  auto floats = MemRefType::get({ShapedType::kDynamic}, b.getF32Type());
-  auto ints = MemRefType::get({ShapedType::kDynamic}, b.getI32Type());
-  Type index = b.getIndexType();
-  SmallVector<Type> args = q8() ? SmallVector<Type>{bytes, bytes, floats, ints,
-                                                  floats, index, index, index}
-                              : SmallVector<Type>{bytes, floats, floats, index,
-                                                  index, index};
+  SmallVector<Type> args = q8() ? abiTypes<::qc::abi::LinearQ8>(b)
+                                : abiTypes<::qc::abi::LinearF32>(b);
   auto fn = func::FuncOp::create(b, name, b.getFunctionType(args, {}));
   fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   fn->setAttr("qc.kernel", b.getStringAttr(key));
@@ -1502,23 +1497,16 @@ std::string formatOf(Type type) {
   return e.isF32() ? "F32" : e.isF16() ? "F16" : "BF16";
 }
 
-/// The key of the activation quantization for q8 kernels of `block`
-/// weights per scale: "quantize_q8:<K>" (32) or "quantize_q8k:<K>" (256).
-std::string quantizeKey(int64_t block, int64_t K) {
-  return (block == 256 ? "quantize_q8k:" : "quantize_q8:") + std::to_string(K);
-}
+using ::qc::abi::quantizeKey;
 
 /// quantizeKey(block, K) (x, codes, scales, sums, t0, t1): rows t0..t1-1
 /// of x (T x K, f32) as the q8 kernels read their activations: per block
 /// (a short last block of 32 zero-padded) the codes and scale of
 /// emitQ8Codes, and the sums of each 16 codes.
 void emitQuantizeQ8(ImplicitLocOpBuilder &b, int64_t K, int64_t B, StringRef name) {
-  auto flat = [&](Type e) { return MemRefType::get({ShapedType::kDynamic}, e); };
-  Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type(),
-       index = b.getIndexType();
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
   auto fn = func::FuncOp::create(
-      b, name,
-      b.getFunctionType({flat(f32), flat(i8), flat(f32), flat(i32), index, index}, {}));
+      b, name, b.getFunctionType(abiTypes<::qc::abi::QuantizeQ8>(b), {}));
   fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   fn->setAttr("qc.kernel", b.getStringAttr(quantizeKey(B, K)));
   Block *entry = fn.addEntryBlock();
@@ -1611,8 +1599,7 @@ struct QCLowerToCPUPass
     std::set<std::string> done;
     std::set<std::pair<int64_t, int64_t>> quantizations; // (block, K)
     for (const Use &u : uses) {
-      std::string key = u.format + ":" + std::to_string(u.rows) + "x" +
-                        std::to_string(u.cols);
+      std::string key = ::qc::abi::linearKey(u.format, u.rows, u.cols);
       if (!done.insert(key).second)
         continue;
       std::string why;
@@ -1638,7 +1625,7 @@ struct QCLowerToCPUPass
       std::string name = "qc_linear_" + std::to_string(done.size() - 1);
       b.setLoc(u.op->getLoc());
       KernelEmitter(b, layout, u.rows, u.cols, *tgt, actBlock)
-          .emit(name, !q8 ? key : key + (actBlock == 256 ? "@q8k" : "@q8"), module);
+          .emit(name, !q8 ? key : key + ::qc::abi::q8Suffix(actBlock), module);
       if (q8)
         quantizations.insert({actBlock, u.cols});
     }
