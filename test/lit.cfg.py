@@ -43,3 +43,11 @@ except OSError:
 for feature in ("avx2", "avx512_vnni"):
     if feature in flags:
         config.available_features.add(feature.replace("_", ""))
+
+# Tests against llama.cpp's own tools (llama-quantize's default mixes) run
+# when QC_LLAMA_CPP_BIN names its bin folder (e.g. a build made with
+# ../shared/tools/build-llamacpp.sh), and are reported unsupported without.
+llama_bin = os.environ.get("QC_LLAMA_CPP_BIN", "")
+if llama_bin and os.path.isfile(os.path.join(llama_bin, "llama-quantize")):
+    config.available_features.add("llama-cpp")
+    config.substitutions.append(("%llama", os.path.abspath(llama_bin)))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # compile-formats.sh DIR MODULE TEXT FORMAT...: quantizes MODULE to each
 # FORMAT with a pure recipe ("all": every registered format that takes no
-# parameters, from quant-run formats), compiles it for the host (int8-
+# parameters, from quant-run formats; a FORMAT ending in .gguf is a file
+# llama.cpp made, taken as it is), compiles it for the host (int8-
 # activation kernels where the CPU has them) and for the generic target
 # (f32), and prints one line per run of quant-run kld against the reference
 # on the same weights: native runs on 71-token chunks (four tiles of 16,
@@ -27,14 +28,21 @@ quiet() { # a command's output only when it fails
   "$@" > "$dir/log" 2>&1 || { cat "$dir/log" >&2; return 1; }
 }
 for format in "${formats[@]}"; do
-  base=$dir/$format
-  echo "{\"pure\": true, \"default\": \"$format\"}" > "$base.json"
-  quiet quant-opt "$module" -o "$base.mlir" \
-    --qc-quantize-pipeline="recipe=$base.json method=rtn out=$base.safetensors"
-  quiet quant-compile "$base.mlir" --emit=lib -o "$base.so"
-  quiet quant-compile "$base.mlir" --target=generic --emit=lib -o "$base-g.so"
-  kld "$format native" "$base.so" "$base.safetensors" 71 1e-4 0.999
-  kld "$format native" "$base.so" "$base.safetensors" 200 1e-4 0.999
-  kld "$format generic" "$base-g.so" "$base.safetensors" 64 1e-6 0.99999
+  if [[ $format == *.gguf ]]; then
+    source=$format weights=$format
+    format=$(basename "$format" .gguf)
+    base=$dir/$format
+  else
+    base=$dir/$format
+    echo "{\"pure\": true, \"default\": \"$format\"}" > "$base.json"
+    quiet quant-opt "$module" -o "$base.mlir" \
+      --qc-quantize-pipeline="recipe=$base.json method=rtn out=$base.safetensors"
+    source=$base.mlir weights=$base.safetensors
+  fi
+  quiet quant-compile "$source" --emit=lib -o "$base.so"
+  quiet quant-compile "$source" --target=generic --emit=lib -o "$base-g.so"
+  kld "$format native" "$base.so" "$weights" 71 1e-4 0.999
+  kld "$format native" "$base.so" "$weights" 200 1e-4 0.999
+  kld "$format generic" "$base-g.so" "$weights" 64 1e-6 0.99999
 done
 echo "formats: ${#formats[@]}"
