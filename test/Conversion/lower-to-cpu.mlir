@@ -322,14 +322,19 @@ module {
 
 // Formats decode from their codec's layout, not from their names. Q6_K:
 // groups of 16 under int8 sub-block scales (stored two's complement:
-// XOR 128, minus 128) take int8 activations through 128-bit vpdpbusd.
+// XOR 128, minus 128), a zero point of 32; on AVX-512 an integer-scale
+// superblock: each code vector is 64 weights in order, every piece (low
+// nibbles, two high bits) loaded 32 at a time, shifted and masked; the
+// accumulators' lanes take their groups' scales and the zero point enters
+// as scale * 32 times the groups' activation sums.
 // MXFP4: a value table (e2m1) as a module constant, indexed by the codes
 // through a gather, under an e8m0 scale (the byte as an f32 exponent).
 // VNNI: memref.global "private" constant @[[E2M1:qc_table_16_[0-9A-F]+]] : memref<16xf32> = dense<[0.000000e+00, 5.000000e-01,
-// VNNI: qc.kernel = "Q6_K:8x256@q8"
+// VNNI: qc.kernel = "Q6_K:8x256@q8k"
 // VNNI: %[[RAW:.+]] = arith.xori %{{.+}}, %{{.+}} : vector<16xi32>
 // VNNI: arith.subi %[[RAW]], %{{.+}} : vector<16xi32>
-// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.128"
+// VNNI: arith.shrui %{{.+}}, %{{.+}} : vector<32xi8>
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // VNNI: qc.kernel = "MXFP4:8x256"
 // VNNI: memref.get_global @[[E2M1]]
 // VNNI: arith.shli %{{.+}}, %{{.+}} : i32

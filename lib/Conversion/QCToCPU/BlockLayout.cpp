@@ -64,9 +64,36 @@ bool BlockLayout::nibbleBlocks() const {
 }
 
 bool BlockLayout::intScaleSuperblocks() const {
-  return pairedNibbles() && subBlocks == 8 && subScaled() && !subMins.empty() &&
-         hasMinimum() && minSign < 0 && scale == formats::Scalar::F16 &&
-         values.empty() && flip == 0 && zero == 0;
+  if (kind != Fields || !subScaled() || group * subBlocks != 256 ||
+      (group != 16 && group != 32) || !values.empty() || flip != 0 ||
+      scale != formats::Scalar::F16 || bits > 7)
+    return false;
+  bool minimums = hasMinimum() && minSign < 0 && !subMins.empty() && zero == 0;
+  bool zeroPoint = !hasMinimum() && zero >= 0;
+  return (minimums || zeroPoint) && (pairedNibbles() || contiguousSegments(16));
+}
+
+bool BlockLayout::contiguousSegments(int64_t segment) const {
+  if (kind != Fields || group % segment && segment % group)
+    return false;
+  // Weight e of the block: group e / group, lane e % group.
+  auto piecesOf = [&](int64_t e) -> const std::vector<CodePiece> & {
+    return codes[e / group];
+  };
+  for (int64_t e0 = 0; e0 < group * subBlocks; e0 += segment)
+    for (size_t k = 0; k < piecesOf(e0).size(); ++k) {
+      const CodePiece &first = piecesOf(e0)[k];
+      int64_t at = first.offset + first.byteIndex[e0 % group];
+      int64_t shift = first.shift[e0 % group];
+      for (int64_t i = 0; i < segment; ++i) {
+        const CodePiece &p = piecesOf(e0 + i)[k];
+        int64_t lane = (e0 + i) % group;
+        if (p.offset + p.byteIndex[lane] != at + i || p.shift[lane] != shift ||
+            shift + p.bits > 8)
+          return false;
+      }
+    }
+  return true;
 }
 
 BlockLayout describeBlockLayout(const std::string &format, std::string &why) {

@@ -74,10 +74,15 @@ struct BlockLayout {
   /// Blocks of 32 plain 4-bit codes as nibble halves under one f16 scale,
   /// no minimum (Q4_0): the block and superblock kernels' packed path.
   bool nibbleBlocks() const;
-  /// Paired-nibble groups of 32 with integer scales and subtracted integer
-  /// minimums, eight a block (Q4_K): superblocks that sum groups in
-  /// integers under one activation scale per block.
+  /// 256-weight blocks of groups of 16 or 32 under integer sub-block scales,
+  /// with subtracted integer minimums (Q2_K, Q4_K, Q5_K) or a zero point
+  /// (Q3_K, Q6_K), plain codes: superblocks that sum groups in integers
+  /// under one activation scale per block.
   bool intScaleSuperblocks() const;
+  /// Whether every piece of the codes reads `segment` consecutive weights
+  /// from consecutive bytes at one shift, within a byte: codes decode
+  /// `segment` lanes per load.
+  bool contiguousSegments(int64_t segment) const;
 };
 
 /// The kernel view of a codec name (Codec::name()); empty `why` on

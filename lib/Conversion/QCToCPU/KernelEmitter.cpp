@@ -148,7 +148,8 @@ func::FuncOp KernelEmitter::emit(StringRef name, StringRef key,
     // at a time: each activation load feeds all of them. A single token
     // reads one row at a time (two streams measured slower there).
     if (((!q8() && L.kind == BlockLayout::Float) || plan) && tile > 1) {
-      int64_t step = plan ? 2 : floatTileRows();
+      // Integer-scale superblocks hold four accumulators a token: one row.
+      int64_t step = plan ? (plan->intScales ? 1 : 2) : floatTileRows();
       Value rEnd = add(r0, mul(arith::DivUIOp::create(
                                    b, arith::SubIOp::create(b, r1, r0), idx(step)),
                                idx(step)));

@@ -62,23 +62,70 @@ std::optional<SuperPlan> KernelEmitter::superPlan(int64_t tile) const {
     p.initFactor = -L.zero;
     return p;
   }
-  if (V == 64 && tile == 1 && actBlock == 256) {
-    // One Q4_K block: 64 code bytes hold groups (2h, 2h+1) of bytes 32h..;
-    // code vector v is the low (even v) or high nibbles of the first or
-    // second 64 bytes, so its two halves are groups kGroup(v, 0 / 1).
+  // Token tiles of group-16 formats too: they have no row-block kernels.
+  if (V == 64 && actBlock == 256 && (tile == 1 || L.group == 16)) {
+    // One 256-weight block, four code vectors. Paired nibbles (Q4_K): 64
+    // code bytes hold groups (2h, 2h+1) of bytes 32h..; code vector v is
+    // the low (even v) or high nibbles of the first or second 64 bytes, so
+    // its two halves are groups kGroup(v, 0 / 1). Otherwise (Q2_K, Q3_K,
+    // Q5_K, Q6_K) vector v holds weights 64v.. in order, each piece loaded
+    // 32 (or 16) consecutive weights at a time.
+    bool paired = L.pairedNibbles();
     p.weights = 256;
-    p.bytes = 144;
+    p.bytes = L.blockBytes;
     p.accs = 4;
+    p.segment = paired ? 0 : L.contiguousSegments(32) ? 32 : 16;
     for (int64_t v = 0; v < 4; ++v) {
       p.actLanes.emplace_back();
       for (int64_t l = 0; l < 64; ++l)
-        p.actLanes.back().push_back(32 * kGroup(v, l / 32) + l % 32);
+        p.actLanes.back().push_back(paired ? 32 * kGroup(v, l / 32) + l % 32 : 64 * v + l);
       p.accOf.push_back(v);
     }
     p.intScales = true;
     return p;
   }
   return std::nullopt;
+}
+
+/// Codes of weights first..first+63 of the block at `at` as 64 bytes: per
+/// piece, `segment` consecutive weights from one load of consecutive bytes
+/// at one shift (BlockLayout::contiguousSegments), joined, masked and
+/// moved to the piece's bits.
+Value KernelEmitter::wideCodes(Value at, int64_t first, int64_t segment) {
+  auto bytes = [&](int64_t n) { return VectorType::get({n}, b.getI8Type()); };
+  auto splat = [&](int64_t n, int8_t v) {
+    return arith::ConstantOp::create(b, DenseElementsAttr::get(bytes(n), v)).getResult();
+  };
+  Value u;
+  for (size_t k = 0; k < L.codes[first / L.group].size(); ++k) {
+    SmallVector<Value> parts;
+    for (int64_t e = first; e < first + 64; e += segment) {
+      const ::qc::cpu::CodePiece &p = L.codes[e / L.group][k];
+      int64_t lane = e % L.group;
+      Value v = vector::LoadOp::create(b, bytes(segment), w,
+                                       ValueRange{add(at, idx(p.offset + p.byteIndex[lane]))});
+      if (p.shift[lane])
+        v = arith::ShRUIOp::create(b, v, splat(segment, int8_t(p.shift[lane])));
+      v = arith::AndIOp::create(b, v, splat(segment, int8_t((1 << p.bits) - 1)));
+      if (p.position)
+        v = arith::ShLIOp::create(b, v, splat(segment, int8_t(p.position)));
+      parts.push_back(v);
+    }
+    // Join pairs until one 64-byte vector is left.
+    while (parts.size() > 1) {
+      SmallVector<Value> next;
+      for (size_t i = 0; i < parts.size(); i += 2) {
+        int64_t n = cast<VectorType>(parts[i].getType()).getNumElements();
+        SmallVector<int64_t> lanes;
+        for (int64_t l = 0; l < 2 * n; ++l)
+          lanes.push_back(l);
+        next.push_back(vector::ShuffleOp::create(b, parts[i], parts[i + 1], lanes));
+      }
+      parts = next;
+    }
+    u = u ? arith::OrIOp::create(b, u, parts[0]).getResult() : parts[0];
+  }
+  return u;
 }
 
 KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
@@ -212,24 +259,37 @@ KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
     c.codes.push_back(arith::AndIOp::create(b, v, mask));
     c.codes.push_back(arith::ShRUIOp::create(b, v, four));
   };
-  if (L.intScaleSuperblocks()) {
-    Value lo = vector::LoadOp::create(b, i8s, w, ValueRange{add(at, idx(L.codes[0][0].offset))});
-    Value hi = vector::LoadOp::create(b, i8s, w, ValueRange{add(at, idx(L.codes[4][0].offset))});
-    nibbles(lo);
-    nibbles(hi);
-    Value sc = packedInts(at, L.subScales), mn = packedInts(at, L.subMins);
+  if (plan.intScales) {
+    int64_t S = L.subBlocks;
+    Value sc = packedInts(at, L.subScales);
+    if (plan.segment == 0) {
+      Value lo = vector::LoadOp::create(b, i8s, w, ValueRange{add(at, idx(L.codes[0][0].offset))});
+      Value hi = vector::LoadOp::create(b, i8s, w, ValueRange{add(at, idx(L.codes[4][0].offset))});
+      nibbles(lo);
+      nibbles(hi);
+    } else {
+      for (int64_t v = 0; v < 4; ++v)
+        c.codes.push_back(wideCodes(at, 64 * v, plan.segment));
+    }
+    // Lane l of accumulator v sums weights 4l.. of its vector: the scale of
+    // their group.
     for (int64_t v = 0; v < 4; ++v) {
       SmallVector<int64_t> lanes;
       for (int64_t l = 0; l < 16; ++l)
-        lanes.push_back(kGroup(v, l / 8));
+        lanes.push_back(plan.segment ? (64 * v + 4 * l) / L.group : kGroup(v, l / 8));
       c.scales.push_back(vector::ShuffleOp::create(b, sc, sc, lanes));
     }
+    // What is taken off per group, times the group's activation sum: the
+    // integer minimum (times dmin), or the scale times the zero point
+    // (times d).
+    Value mn = L.hasMinimum() ? packedInts(at, L.subMins)
+                              : mul(sc, i32Splat(S, int32_t(L.zero)));
     SmallVector<int64_t> pad;
-    for (int64_t l = 0; l < 16; ++l)
-      pad.push_back(l < 8 ? l : 8);
-    c.mins = vector::ShuffleOp::create(b, mn, i32Splat(8, 0), pad);
+    for (int64_t l = 0; l < G4; ++l)
+      pad.push_back(l < S ? l : S);
+    c.mins = vector::ShuffleOp::create(b, mn, i32Splat(S, 0), pad);
     c.d = loadScalar(add(at, idx(L.scaleOffset)), L.scale);
-    c.dmin = loadScalar(add(at, idx(L.minOffset)), L.scale);
+    c.dmin = L.hasMinimum() ? loadScalar(add(at, idx(L.minOffset)), L.scale) : c.d;
     return c;
   }
   // Nibble blocks (Q4_0): four blocks' 16 code bytes and f16 scales, loaded
@@ -304,6 +364,11 @@ void KernelEmitter::emitSuperActivations(const SuperPlan &plan, Value t0,
       b, sixteenType, xs, ValueRange{add(mul(t, idx(K / 16)), mul(s, idx(sixteens)))});
   Value noSums = i32Splat(sixteens, 0);
   if (plan.intScales) {
+    // The activation sum of each group: the sums of 16, or of 32 (pairs).
+    if (L.group == 16) {
+      store(sums);
+      return;
+    }
     SmallVector<int64_t> evens, odds;
     for (int64_t l = 0; l < G4; ++l) {
       evens.push_back(l < blocks ? 2 * l : sixteens);
