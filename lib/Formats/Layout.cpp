@@ -33,7 +33,7 @@ float readScalar(Scalar s, const uint8_t *p) {
 }
 
 bool BitPiece::spansBytes() const {
-  for (int s : shift)
+  for (int64_t s : shift)
     if (s + bits > 8)
       return true;
   return false;

@@ -53,7 +53,7 @@ float decodeView(const cpu::BlockLayout &L, const uint8_t *tensor,
   uint32_t u = 0;
   for (const cpu::CodePiece &p : L.codes[sub]) {
     const uint8_t *codes = block + p.offset;
-    int64_t b = p.byteIndex[i];
+    int64_t b = p.byteOf[i];
     unsigned word = codes[b] | (b + 1 < p.bytes ? codes[b + 1] << 8 : 0);
     u |= (word >> p.shift[i] & ((1u << p.bits) - 1)) << p.position;
   }

@@ -36,8 +36,7 @@ float readScalar(Scalar s, const uint8_t *p);
 /// `position` of the assembled integer.
 struct BitPiece {
   int bits = 0, position = 0;
-  std::vector<int64_t> byteOf;
-  std::vector<int> shift;
+  std::vector<int64_t> byteOf, shift;
   /// Whether some element's bits reach into the next byte.
   bool spansBytes() const;
 };

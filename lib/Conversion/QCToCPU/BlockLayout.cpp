@@ -5,19 +5,12 @@
 
 namespace qc::cpu {
 
-bool CodePiece::needsHighByte() const {
-  for (int64_t s : shift)
-    if (s + bits > 8)
-      return true;
-  return false;
-}
-
 bool CodePiece::nibbleHalves() const {
-  int64_t n = int64_t(byteIndex.size());
+  int64_t n = int64_t(byteOf.size());
   if (bits != 4 || bytes * 2 != n)
     return false;
   for (int64_t i = 0; i < n; ++i)
-    if (byteIndex[i] != i % (n / 2) || shift[i] != (i < n / 2 ? 0 : 4))
+    if (byteOf[i] != i % (n / 2) || shift[i] != (i < n / 2 ? 0 : 4))
       return false;
   return true;
 }
@@ -51,7 +44,7 @@ bool BlockLayout::pairedNibbles() const {
     if (p.bits != 4 || p.bytes != 32 || p.offset != codes[j & ~1][0].offset)
       return false;
     for (int64_t i = 0; i < 32; ++i)
-      if (p.byteIndex[i] != i || p.shift[i] != 4 * (j % 2))
+      if (p.byteOf[i] != i || p.shift[i] != 4 * (j % 2))
         return false;
   }
   return true;
@@ -83,12 +76,12 @@ bool BlockLayout::contiguousSegments(int64_t segment) const {
   for (int64_t e0 = 0; e0 < group * subBlocks; e0 += segment)
     for (size_t k = 0; k < piecesOf(e0).size(); ++k) {
       const CodePiece &first = piecesOf(e0)[k];
-      int64_t at = first.offset + first.byteIndex[e0 % group];
+      int64_t at = first.offset + first.byteOf[e0 % group];
       int64_t shift = first.shift[e0 % group];
       for (int64_t i = 0; i < segment; ++i) {
         const CodePiece &p = piecesOf(e0 + i)[k];
         int64_t lane = (e0 + i) % group;
-        if (p.offset + p.byteIndex[lane] != at + i || p.shift[lane] != shift ||
+        if (p.offset + p.byteOf[lane] != at + i || p.shift[lane] != shift ||
             shift + p.bits > 8)
           return false;
       }
@@ -156,7 +149,7 @@ BlockLayout describeBlockLayout(const std::string &format, std::string &why) {
       p.bytes = hi - lo + 1;
       for (int64_t i = 0; i < L.group; ++i) {
         int64_t e = j * L.group + i;
-        p.byteIndex.push_back(bp.byteOf[e] - lo);
+        p.byteOf.push_back(bp.byteOf[e] - lo);
         p.shift.push_back(bp.shift[e]);
       }
       pieces.push_back(std::move(p));

@@ -18,14 +18,11 @@
 
 namespace qc::cpu {
 
-/// One bit piece of a group's codes: `bits` bits of weight i from the
-/// 16-bit word at byte offset + byteIndex[i] of the block, shifted right by
-/// shift[i], placed at bit `position`.
-struct CodePiece {
+/// One bit piece of a group's codes (formats::BitPiece over the group's
+/// weights), its bytes counted from `offset`: weight i is at byte offset +
+/// byteOf[i] of the block.
+struct CodePiece : formats::BitPiece {
   int64_t offset = 0, bytes = 0; // the window one vector load covers
-  int bits = 0, position = 0;
-  std::vector<int64_t> byteIndex, shift;
-  bool needsHighByte() const;
   /// Weights 0..n/2-1 in the low nibbles of `bytes` = n/2 bytes, the rest
   /// in the high ones (Q4_0's qs and kin).
   bool nibbleHalves() const;

@@ -53,14 +53,14 @@ Value KernelEmitter::codePiece(Value blockBase, const ::qc::cpu::CodePiece &p) {
   } else {
     bool identity = p.bytes == G;
     for (int64_t i = 0; identity && i < G; ++i)
-      identity = p.byteIndex[i] == i;
+      identity = p.byteOf[i] == i;
     Value lo = identity ? bytes
-                        : vector::ShuffleOp::create(b, bytes, bytes, p.byteIndex)
+                        : vector::ShuffleOp::create(b, bytes, bytes, p.byteOf)
                               .getResult();
     u = arith::ExtUIOp::create(b, i16s, lo);
-    if (p.needsHighByte()) {
+    if (p.spansBytes()) {
       SmallVector<int64_t> next;
-      for (int64_t i : p.byteIndex)
+      for (int64_t i : p.byteOf)
         next.push_back(std::min(i + 1, p.bytes - 1));
       Value hi = arith::ExtUIOp::create(
           b, i16s, vector::ShuffleOp::create(b, bytes, bytes, next));
@@ -68,7 +68,7 @@ Value KernelEmitter::codePiece(Value blockBase, const ::qc::cpu::CodePiece &p) {
     }
     if (llvm::any_of(p.shift, [](int64_t s) { return s != 0; }))
       u = arith::ShRUIOp::create(b, u, i16Vector(p.shift));
-    if (p.bits < 8 || p.needsHighByte())
+    if (p.bits < 8 || p.spansBytes())
       u = arith::AndIOp::create(b, u, splatLike(u, (1 << p.bits) - 1));
   }
   if (p.position)

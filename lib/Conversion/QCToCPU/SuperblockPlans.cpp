@@ -103,7 +103,7 @@ Value KernelEmitter::wideCodes(Value at, int64_t first, int64_t segment) {
       const ::qc::cpu::CodePiece &p = L.codes[e / L.group][k];
       int64_t lane = e % L.group;
       Value v = vector::LoadOp::create(b, bytes(segment), w,
-                                       ValueRange{add(at, idx(p.offset + p.byteIndex[lane]))});
+                                       ValueRange{add(at, idx(p.offset + p.byteOf[lane]))});
       if (p.shift[lane])
         v = arith::ShRUIOp::create(b, v, splat(segment, int8_t(p.shift[lane])));
       v = arith::AndIOp::create(b, v, splat(segment, int8_t((1 << p.bits) - 1)));
