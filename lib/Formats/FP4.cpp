@@ -19,14 +19,8 @@ const std::array<float, 16> kE2M1 = {0.0f,  0.5f,  1.0f,  1.5f,  2.0f,  3.0f,
 
 const FormatRegistration kRegisterFP4{
     {"fp4", "fp4[<group>]: e2m1 values, an e8m0 scale per 32 (or group)",
-     [](const std::string &params, std::string &why) -> std::unique_ptr<Codec> {
-       GridParams p{"fp4", 32, kE2M1, Scalar::E8M0};
-       if (!params.empty()) // one spelling: the default group has no <>
-         p.group = std::atoi(params.c_str());
-       if (p.group != 32)
-         p.name = "fp4<" + std::to_string(p.group) + ">";
-       why = checkGridParams(p);
-       return why.empty() ? makeGridCodec(p) : nullptr;
+     [](const std::string &params, std::string &why) {
+       return makeGridFamilyCodec({"fp4", 32, kE2M1, Scalar::E8M0}, params, why);
      }}};
 
 } // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <vector>
 
 namespace qc::formats {
@@ -194,6 +195,17 @@ std::unique_ptr<Codec> makeGridCodec(const GridParams &params) {
   if (!checkGridParams(params).empty())
     return nullptr;
   return std::make_unique<GridCodec>(params);
+}
+
+std::unique_ptr<Codec> makeGridFamilyCodec(const GridParams &defaults,
+                                           const std::string &params, std::string &why) {
+  GridParams p = defaults;
+  if (!params.empty()) // one spelling: the default group has no <>
+    p.group = std::atoi(params.c_str());
+  if (p.group != defaults.group)
+    p.name = defaults.name + "<" + std::to_string(p.group) + ">";
+  why = checkGridParams(p);
+  return why.empty() ? makeGridCodec(p) : nullptr;
 }
 
 } // namespace qc::formats

@@ -21,14 +21,8 @@ const std::array<float, 16> kNF4 = {
 
 const FormatRegistration kRegisterNF4{
     {"nf4", "nf4[<group>]: NormalFloat4 grid, an f16 scale per 64 (or group)",
-     [](const std::string &params, std::string &why) -> std::unique_ptr<Codec> {
-       GridParams p{"nf4", 64, kNF4, Scalar::F16};
-       if (!params.empty()) // one spelling: the default group has no <>
-         p.group = std::atoi(params.c_str());
-       if (p.group != 64)
-         p.name = "nf4<" + std::to_string(p.group) + ">";
-       why = checkGridParams(p);
-       return why.empty() ? makeGridCodec(p) : nullptr;
+     [](const std::string &params, std::string &why) {
+       return makeGridFamilyCodec({"nf4", 64, kNF4, Scalar::F16}, params, why);
      }}};
 
 } // namespace

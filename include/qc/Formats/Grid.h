@@ -32,6 +32,11 @@ std::string checkGridParams(const GridParams &params);
 /// weighted) squared error and rounds every weight to its nearest grid
 /// value; GPTQ drives the same rounding.
 std::unique_ptr<Codec> makeGridCodec(const GridParams &params);
+/// A grid family's factory (Registry.h): `params` is empty (the default
+/// group, named `defaults.name`) or another group size (named
+/// "name<group>"); null with the reason in `why`.
+std::unique_ptr<Codec> makeGridFamilyCodec(const GridParams &defaults,
+                                           const std::string &params, std::string &why);
 
 } // namespace qc::formats
 
