@@ -192,9 +192,11 @@ module {
 // Sixteen rows or more: token tiles take the 16-row block kernel. A
 // format with minimums gets dx * sum(x) per (token, group of 32) once per
 // span of tiles (room for 128 x 8 floats), which each group minimum meets
-// in an FMA. On
-// AVX-512 Q4_K takes one activation scale per 256 weights ("@q8k", Q8_K's
-// granularity), quantized by its own kernel.
+// in an FMA. Q4_K takes one activation scale per 256 weights ("@q8k",
+// Q8_K's granularity), quantized by its own kernel. Below AVX-512 a single
+// token's superblock is eight 32-byte code vectors (a group each): pair
+// sums by pmaddubsw, scaled by the group's i16 scale in pmaddwd, and the
+// minimums times the group sums of the activations in another pmaddwd.
 // The rows' packed bytes are transposed (32 from 16 + 32p serve groups 2p
 // and 2p + 1), then masked (low nibbles) or shifted and masked (high).
 // VNNI: qc.kernel = "Q4_K:16x256@q8k"
@@ -212,8 +214,12 @@ module {
 // VNNI: func.func @qc_quantize_q8k_256({{.*}}qc.kernel = "quantize_q8k:256"
 // VNNI: vector.load %{{.+}} : memref<?xf32>, vector<256xf32>
 // VNNI-COUNT-16: vector.reduction <add>, %{{.+}} : vector<16xi32> into i32
-// AVXVNNI: qc.kernel = "Q4_K:16x256@q8"
-// AVXVNNI: func.func @qc_quantize_q8_256({{.*}}qc.kernel = "quantize_q8:256"
+// AVXVNNI: qc.kernel = "Q4_K:16x256@q8k"
+// AVXVNNI: func.func @qc_quantize_q8k_256({{.*}}qc.kernel = "quantize_q8k:256"
+// AVX2: qc.kernel = "Q4_K:16x256@q8k"
+// AVX2-COUNT-8: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%{{[0-9]+}}, %{{[0-9]+}}) : (vector<16xi16>, vector<16xi16>) -> vector<8xi32>
+// AVX2: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%{{[0-9]+}}, %{{[0-9]+}})
+// AVX2: arith.negf
 module {
   func.func @graph(%x: tensor<?x256xf32>) -> tensor<?x16xf32> {
     %0 = qc.param "k" : !qc.qtensor<16x256, #qc.gguf<"Q4_K">>
@@ -224,7 +230,7 @@ module {
 
 // -----
 
-// AVXVNNI: qc.kernel = "Q4_K:8x256@q8"
+// AVXVNNI: qc.kernel = "Q4_K:8x256@q8k"
 // The 6-bit scales and minimums assemble from the layout's 4- and 2-bit pieces.
 // AVXVNNI: arith.constant dense<3> : vector<8xi32>
 // AVXVNNI: arith.negf

@@ -3,7 +3,8 @@
 # FORMAT with a pure recipe ("all": every registered format that takes no
 # parameters, from quant-run formats; a FORMAT ending in .gguf is a file
 # llama.cpp made, taken as it is), compiles it for the host (int8-
-# activation kernels where the CPU has them) and for the generic target
+# activation kernels where the CPU has them; QC_TARGET names another
+# kernel target the host runs) and for the generic target
 # (f32), and prints one line per run of quant-run kld against the reference
 # on the same weights: native runs on 71-token chunks (four tiles of 16,
 # then 7 single tokens) and 200-token chunks (a full span of the block
@@ -11,7 +12,7 @@
 # KLD 1e-4 and cosine 0.999, generic KLD 1e-6 and cosine 0.99999) is marked
 # OUT OF BOUNDS; the last line counts the formats.
 set -euo pipefail
-dir=$1 module=$2 text=$3
+dir=$1 module=$2 text=$3 target=${QC_TARGET:-native}
 shift 3
 formats=("$@")
 if [ "${formats[*]}" = all ]; then
@@ -39,10 +40,10 @@ for format in "${formats[@]}"; do
       --qc-quantize-pipeline="recipe=$base.json method=rtn out=$base.safetensors"
     source=$base.mlir weights=$base.safetensors
   fi
-  quiet quant-compile "$source" --emit=lib -o "$base.so"
+  quiet quant-compile "$source" --target="$target" --emit=lib -o "$base.so"
   quiet quant-compile "$source" --target=generic --emit=lib -o "$base-g.so"
-  kld "$format native" "$base.so" "$weights" 71 1e-4 0.999
-  kld "$format native" "$base.so" "$weights" 200 1e-4 0.999
+  kld "$format $target" "$base.so" "$weights" 71 1e-4 0.999
+  kld "$format $target" "$base.so" "$weights" 200 1e-4 0.999
   kld "$format generic" "$base-g.so" "$weights" 64 1e-6 0.99999
 done
 echo "formats: ${#formats[@]}"

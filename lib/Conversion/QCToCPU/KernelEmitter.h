@@ -220,6 +220,8 @@ private:
   /// spills either way; its 2 x 8 measured 8% faster than 2 x 3.
   int64_t floatTileRows() const { return avx512() ? 4 : 2; }
   Value dotBytes(Value u, Value a);
+  Value maddBytes(Value u, Value a);
+  Value maddWords(Value u, Value v);
   Value dotBytesInto(Value acc, Value u, Value a);
 
   ImplicitLocOpBuilder &b;

@@ -172,13 +172,11 @@ struct QCLowerToCPUPass
                 (layout.group == 16 || layout.group == 32) && layout.values.empty() &&
                 (*tgt != Target::Avx2 || layout.kind == BlockLayout::Trits ||
                  layout.bits < 8);
-      // Integer-scale superblocks (Q4_K) on AVX-512 take one activation
-      // scale per 256 (llama.cpp's Q8_K) and sum their groups in integers.
-      bool avx512 = *tgt == Target::Avx512Vnni || *tgt == Target::Avx512Vbmi;
+      // Integer-scale superblocks (the K-quants) take one activation scale
+      // per 256 (llama.cpp's Q8_K) and sum their groups in integers.
       int64_t actBlock = !q8 ? 0
-                         : avx512 && layout.intScaleSuperblocks() && u.cols % 256 == 0
-                             ? 256
-                             : 32;
+                         : layout.intScaleSuperblocks() && u.cols % 256 == 0 ? 256
+                                                                             : 32;
       std::string name = "qc_linear_" + std::to_string(done.size() - 1);
       b.setLoc(u.op->getLoc());
       KernelEmitter(b, layout, u.rows, u.cols, *tgt, actBlock)

@@ -8,29 +8,36 @@ Value KernelEmitter::dotBytes(Value u, Value a) {
   return dotBytesInto(i32Splat(cast<VectorType>(u.getType()).getNumElements() / 4, 0), u, a);
 }
 
+/// pmaddubsw: pairs of u (unsigned) times a (signed) summed into i16 lanes
+/// (codes below 128 keep the pair sums clear of saturation).
+Value KernelEmitter::maddBytes(Value u, Value a) {
+  int64_t lanes = cast<VectorType>(u.getType()).getNumElements() / 2;
+  return LLVM::CallIntrinsicOp::create(
+             b, VectorType::get({lanes}, b.getI16Type()),
+             b.getStringAttr(lanes == 16 ? "llvm.x86.avx2.pmadd.ub.sw"
+                                         : "llvm.x86.ssse3.pmadd.ub.sw.128"),
+             ValueRange{u, a})
+      .getResult(0);
+}
+
+/// pmaddwd: pairs of i16 lanes of u times v summed into i32 lanes.
+Value KernelEmitter::maddWords(Value u, Value v) {
+  int64_t lanes = cast<VectorType>(u.getType()).getNumElements() / 2;
+  return LLVM::CallIntrinsicOp::create(
+             b, VectorType::get({lanes}, b.getI32Type()),
+             b.getStringAttr(lanes == 8 ? "llvm.x86.avx2.pmadd.wd" : "llvm.x86.sse2.pmadd.wd"),
+             ValueRange{u, v})
+      .getResult(0);
+}
+
 /// acc + sum over each 4 bytes of u (unsigned) times a (signed).
 Value KernelEmitter::dotBytesInto(Value acc, Value u, Value a) {
   int64_t lanes = cast<VectorType>(u.getType()).getNumElements() / 4;
   auto i32s = VectorType::get({lanes}, b.getI32Type());
   if (target == Target::Avx2) {
-    // pmaddubsw (pairs of u8 * s8 into s16; codes below 128 keep the pair
-    // sums clear of saturation), then pmaddwd by ones into the i32 lanes.
-    bool wide = lanes == 8;
-    auto i16s = VectorType::get({lanes * 2}, b.getI16Type());
-    Value pairs = LLVM::CallIntrinsicOp::create(
-                      b, i16s,
-                      b.getStringAttr(wide ? "llvm.x86.avx2.pmadd.ub.sw"
-                                           : "llvm.x86.ssse3.pmadd.ub.sw.128"),
-                      ValueRange{u, a})
-                      .getResult(0);
-    Value ones = arith::ConstantOp::create(b, DenseElementsAttr::get(i16s, int16_t(1)));
-    Value quads = LLVM::CallIntrinsicOp::create(
-                      b, i32s,
-                      b.getStringAttr(wide ? "llvm.x86.avx2.pmadd.wd"
-                                           : "llvm.x86.sse2.pmadd.wd"),
-                      ValueRange{pairs, ones})
-                      .getResult(0);
-    return arith::AddIOp::create(b, acc, quads);
+    // Pair sums, then pmaddwd by ones into the i32 lanes.
+    Value pairs = maddBytes(u, a);
+    return arith::AddIOp::create(b, acc, maddWords(pairs, splatLike(pairs, 1)));
   }
   // LLVM 22's vpdpbusd intrinsics take the bytes as <N x i8>.
   std::string name = avx512() ? "llvm.x86.avx512.vpdpbusd."

@@ -63,6 +63,23 @@ std::optional<SuperPlan> KernelEmitter::superPlan(int64_t tile) const {
     return p;
   }
   // Token tiles of group-16 formats too: they have no row-block kernels.
+  if (V == 32 && actBlock == 256 && (tile == 1 || L.group == 16)) {
+    // 256-bit registers: eight code vectors, vector v weights 32v.. in
+    // order (a Q4_K group is the low or high nibbles of 32 bytes). Each
+    // scales its pair sums by its groups' scales in pmaddwd, all into one
+    // accumulator.
+    p.weights = 256;
+    p.bytes = L.blockBytes;
+    p.segment = L.pairedNibbles() ? 0 : L.contiguousSegments(32) ? 32 : 16;
+    for (int64_t v = 0; v < 8; ++v) {
+      p.actLanes.emplace_back();
+      for (int64_t l = 0; l < 32; ++l)
+        p.actLanes.back().push_back(32 * v + l);
+      p.accOf.push_back(0);
+    }
+    p.intScales = true;
+    return p;
+  }
   if (V == 64 && actBlock == 256 && (tile == 1 || L.group == 16)) {
     // One 256-weight block, four code vectors. Paired nibbles (Q4_K): 64
     // code bytes hold groups (2h, 2h+1) of bytes 32h..; code vector v is
@@ -87,7 +104,7 @@ std::optional<SuperPlan> KernelEmitter::superPlan(int64_t tile) const {
   return std::nullopt;
 }
 
-/// Codes of weights first..first+63 of the block at `at` as 64 bytes: per
+/// Codes of weights first.. of the block at `at` as one code vector: per
 /// piece, `segment` consecutive weights from one load of consecutive bytes
 /// at one shift (BlockLayout::contiguousSegments), joined, masked and
 /// moved to the piece's bits.
@@ -99,7 +116,7 @@ Value KernelEmitter::wideCodes(Value at, int64_t first, int64_t segment) {
   Value u;
   for (size_t k = 0; k < L.codes[first / L.group].size(); ++k) {
     SmallVector<Value> parts;
-    for (int64_t e = first; e < first + 64; e += segment) {
+    for (int64_t e = first; e < first + vectorBytes(); e += segment) {
       const ::qc::cpu::CodePiece &p = L.codes[e / L.group][k];
       int64_t lane = e % L.group;
       Value v = vector::LoadOp::create(b, bytes(segment), w,
@@ -111,7 +128,7 @@ Value KernelEmitter::wideCodes(Value at, int64_t first, int64_t segment) {
         v = arith::ShLIOp::create(b, v, splat(segment, int8_t(p.position)));
       parts.push_back(v);
     }
-    // Join pairs until one 64-byte vector is left.
+    // Join pairs until one vector is left.
     while (parts.size() > 1) {
       SmallVector<Value> next;
       for (size_t i = 0; i < parts.size(); i += 2) {
@@ -259,6 +276,38 @@ KernelEmitter::SuperCodes KernelEmitter::decodeSuper(const SuperPlan &plan,
     c.codes.push_back(arith::AndIOp::create(b, v, mask));
     c.codes.push_back(arith::ShRUIOp::create(b, v, four));
   };
+  if (plan.intScales && V == 32) {
+    // Vector v's codes; per vector its groups' scales as i16 pairs (lane p
+    // of pmaddwd takes weights 2p, 2p + 1), and the minimums as i16 lanes.
+    auto narrow = [&](Value ints) {
+      auto type = VectorType::get({L.subBlocks}, b.getI16Type());
+      return arith::TruncIOp::create(b, type, ints).getResult();
+    };
+    for (int64_t v = 0; v < 8; ++v) {
+      if (plan.segment)
+        c.codes.push_back(wideCodes(at, 32 * v, plan.segment));
+      else if (v % 2 == 0)
+        nibbles(vector::LoadOp::create(b, i8s, w, ValueRange{add(at, idx(L.codes[v][0].offset))}));
+    }
+    Value sc = narrow(packedInts(at, L.subScales));
+    for (int64_t v = 0; v < 8; ++v) {
+      SmallVector<int64_t> lanes;
+      for (int64_t p = 0; p < 16; ++p)
+        lanes.push_back((32 * v + 2 * p) / L.group);
+      c.scales.push_back(vector::ShuffleOp::create(b, sc, sc, lanes));
+    }
+    Value mn = L.hasMinimum() ? narrow(packedInts(at, L.subMins))
+                              : mul(sc, splatLike(sc, L.zero));
+    SmallVector<int64_t> pad;
+    for (int64_t l = 0; l < 16; ++l)
+      pad.push_back(l < L.subBlocks ? l : L.subBlocks);
+    c.mins = vector::ShuffleOp::create(
+        b, mn, splatLike(mn, 0),
+        pad);
+    c.d = loadScalar(add(at, idx(L.scaleOffset)), L.scale);
+    c.dmin = L.hasMinimum() ? loadScalar(add(at, idx(L.minOffset)), L.scale) : c.d;
+    return c;
+  }
   if (plan.intScales) {
     int64_t S = L.subBlocks;
     Value sc = packedInts(at, L.subScales);
@@ -364,18 +413,23 @@ void KernelEmitter::emitSuperActivations(const SuperPlan &plan, Value t0,
       b, sixteenType, xs, ValueRange{add(mul(t, idx(K / 16)), mul(s, idx(sixteens)))});
   Value noSums = i32Splat(sixteens, 0);
   if (plan.intScales) {
-    // The activation sum of each group: the sums of 16, or of 32 (pairs).
-    if (L.group == 16) {
-      store(sums);
-      return;
+    // The activation sum of each group: the sums of 16, or of 32 (pairs),
+    // as i32 lanes, or (256-bit registers) i16 lanes for pmaddwd.
+    int64_t lanes = V == 32 ? 16 : G4;
+    Value groupSums = sums;
+    if (L.group != 16) {
+      SmallVector<int64_t> evens, odds;
+      for (int64_t l = 0; l < lanes; ++l) {
+        evens.push_back(l < blocks ? 2 * l : sixteens);
+        odds.push_back(l < blocks ? 2 * l + 1 : sixteens);
+      }
+      groupSums = add(vector::ShuffleOp::create(b, sums, noSums, evens),
+                      vector::ShuffleOp::create(b, sums, noSums, odds));
     }
-    SmallVector<int64_t> evens, odds;
-    for (int64_t l = 0; l < G4; ++l) {
-      evens.push_back(l < blocks ? 2 * l : sixteens);
-      odds.push_back(l < blocks ? 2 * l + 1 : sixteens);
-    }
-    store(add(vector::ShuffleOp::create(b, sums, noSums, evens),
-              vector::ShuffleOp::create(b, sums, noSums, odds)));
+    if (V == 32)
+      groupSums = arith::TruncIOp::create(
+          b, VectorType::get({lanes}, b.getI16Type()), groupSums);
+    store(groupSums);
     return;
   }
   if (plan.initFactor)
@@ -438,6 +492,37 @@ void KernelEmitter::emitRowSuperQ8(const SuperPlan &plan, ArrayRef<Value> rows,
         Value &a = acc[i][plan.accOf[v]];
         a = dotBytesInto(a, c[i].codes[v], x);
       }
+    }
+    if (plan.intScales && V == 32) {
+      // pmaddubsw pairs, pmaddwd by the groups' scales: one i32 vector.
+      auto i16s = VectorType::get({16}, b.getI16Type());
+      Value bsums = load(i16s, codeVectors);
+      Value dx = memref::LoadOp::create(
+          b, xd, ValueRange{add(mul(add(t0, idx(j)), idx(supers)), s)});
+      SmallVector<Value> x;
+      for (int64_t v = 0; v < codeVectors; ++v)
+        x.push_back(load(i8s, v));
+      for (int64_t i = 0; i < R; ++i) {
+        Value sum;
+        for (int64_t v = 0; v < codeVectors; ++v) {
+          Value d = maddWords(maddBytes(c[i].codes[v], x[v]), c[i].scales[v]);
+          sum = sum ? add(sum, d) : d;
+        }
+        Value minimums = maddWords(c[i].mins, bsums);
+        Value &out = next[i * tile + j];
+        auto fma = [&](Value ints, Value factor) {
+          out = vector::FMAOp::create(b, arith::SIToFPOp::create(b, f32s, ints),
+                                      vector::BroadcastOp::create(b, f32s, factor), out);
+        };
+        // A zero point shares d: taken off in integers.
+        if (!L.hasMinimum()) {
+          fma(arith::SubIOp::create(b, sum, minimums), arith::MulFOp::create(b, c[i].d, dx));
+          continue;
+        }
+        fma(sum, arith::MulFOp::create(b, c[i].d, dx));
+        fma(minimums, arith::NegFOp::create(b, arith::MulFOp::create(b, c[i].dmin, dx)));
+      }
+      continue;
     }
     if (plan.intScales) {
       Value bsums = load(i32s, codeVectors);
