@@ -24,6 +24,7 @@
 #include <cpuid.h>
 #endif
 #include <cstring>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <string>
@@ -486,9 +487,14 @@ qc_model *qc_model_load(const qc_kernel_table *table, const char *weights,
       m->weightCopy.take(m->model);
     if (opt.context > 0) // may exceed the trained context, as llama.cpp's -c
       m->cfg.context = opt.context;
-    int threads = opt.threads > 0
-                      ? opt.threads
-                      : int(std::max(1u, std::thread::hardware_concurrency()));
+    // More threads than the machine runs at once only take turns.
+    int hardware = int(std::max(1u, std::thread::hardware_concurrency()));
+    int threads = opt.threads > 0 ? opt.threads : hardware;
+    if (threads > hardware) {
+      std::fprintf(stderr, "qc: note: %d threads asked for, this machine runs %d at "
+                           "once: using %d\n", threads, hardware, hardware);
+      threads = hardware;
+    }
     m->pool = std::make_unique<qc::runtime::ThreadPool>(threads);
     m->tokenizer = std::make_unique<qc::Tokenizer>(m->model.vocab);
 
@@ -537,6 +543,7 @@ qc_model *qc_model_load(const qc_kernel_table *table, const char *weights,
 void qc_model_free(qc_model *model) { delete model; }
 int64_t qc_model_vocab(const qc_model *m) { return m->cfg.vocab; }
 int64_t qc_model_context(const qc_model *m) { return m->cfg.context; }
+int64_t qc_model_trained_context(const qc_model *m) { return m->model.config.context; }
 int32_t qc_model_bos(const qc_model *m) { return m->model.vocab.bos; }
 int32_t qc_model_eos(const qc_model *m) { return m->model.vocab.eos; }
 const char *qc_model_error(const qc_model *m) { return m->error.c_str(); }

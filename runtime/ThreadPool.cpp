@@ -1,7 +1,8 @@
-//===- ThreadPool.cpp - Spinning worker pool -------------------------------===//
+//===- ThreadPool.cpp - Worker pool ----------------------------------------===//
 #include "ThreadPool.h"
 
 #include <algorithm>
+#include <chrono>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define QC_PAUSE() _mm_pause()
@@ -10,6 +11,42 @@
 #endif
 
 namespace qc::runtime {
+namespace {
+
+// Ticket fields: generation (high 24 bits), chunk count, next chunk.
+constexpr int kIndexBits = 20;
+constexpr uint64_t kIndexMask = (uint64_t(1) << kIndexBits) - 1;
+uint64_t nextOf(uint64_t t) { return t & kIndexMask; }
+uint64_t chunksOf(uint64_t t) { return (t >> kIndexBits) & kIndexMask; }
+uint64_t generationOf(uint64_t t) { return t >> (2 * kIndexBits); }
+uint64_t makeTicket(uint64_t generation, uint64_t chunks) {
+  return generation << (2 * kIndexBits) | chunks << kIndexBits;
+}
+
+using Clock = std::chrono::steady_clock;
+// Spinning keeps a worker's wake-up within a job's length; yielding hands a
+// shared core to whoever needs it; past that the worker sleeps.
+constexpr auto kSpinFor = std::chrono::microseconds(100);
+constexpr auto kYieldFor = std::chrono::milliseconds(2);
+
+/// Waits until `ready()`: spins, then yields; `sleep()` (if given) once the
+/// yielding has lasted kYieldFor.
+template <typename Ready, typename Sleep>
+void waitUntil(Ready ready, Sleep sleep) {
+  Clock::time_point start = Clock::now();
+  for (int i = 1; !ready(); ++i) {
+    if (i % 64)
+      QC_PAUSE();
+    else if (Clock::duration waited = Clock::now() - start; waited < kSpinFor)
+      continue;
+    else if (waited < kYieldFor)
+      std::this_thread::yield();
+    else if (!sleep())
+      std::this_thread::yield();
+  }
+}
+
+} // namespace
 
 ThreadPool::ThreadPool(int threads) {
   for (int i = 1; i < std::max(1, threads); ++i)
@@ -17,36 +54,48 @@ ThreadPool::ThreadPool(int threads) {
 }
 
 ThreadPool::~ThreadPool() {
-  stop = true;
-  generation.fetch_add(1);
+  {
+    std::lock_guard<std::mutex> lock(sleepMutex);
+    stop = true;
+    ticket.fetch_add(makeTicket(1, 0));
+  }
+  wake.notify_all();
   for (std::thread &t : workers)
     t.join();
 }
 
-void ThreadPool::runChunks() {
-  for (;;) {
-    int64_t begin = next.fetch_add(chunk);
-    if (begin >= total)
-      return;
-    (*job)(begin, std::min(total, begin + chunk));
-  }
+bool ThreadPool::runOne() {
+  uint64_t t = ticket.load(std::memory_order_acquire);
+  do {
+    if (nextOf(t) >= chunksOf(t))
+      return false;
+  } while (!ticket.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel,
+                                         std::memory_order_acquire));
+  // The claimed chunk is of the job the ticket names: its caller waits for
+  // it, so job, total and grain are that job's.
+  int64_t begin = int64_t(nextOf(t)) * grain;
+  (*job)(begin, std::min(total, begin + grain));
+  done.fetch_add(1, std::memory_order_acq_rel);
+  return true;
+}
+
+void ThreadPool::waitForJob(uint64_t seen) {
+  auto changed = [&] { return stop.load() || ticket.load() != seen; };
+  waitUntil(changed, [&] {
+    std::unique_lock<std::mutex> lock(sleepMutex);
+    ++sleepers;
+    wake.wait(lock, changed);
+    --sleepers;
+    return true;
+  });
 }
 
 void ThreadPool::work() {
-  uint64_t seen = 0;
-  for (;;) {
-    int spins = 0;
-    while (generation.load(std::memory_order_acquire) == seen) {
-      if (++spins < 1 << 16)
-        QC_PAUSE();
-      else
-        std::this_thread::yield();
-    }
-    seen = generation.load(std::memory_order_acquire);
-    if (stop)
-      return;
-    runChunks();
-    busy.fetch_sub(1, std::memory_order_acq_rel);
+  while (!stop.load()) {
+    uint64_t seen = ticket.load(std::memory_order_acquire);
+    while (runOne())
+      seen = ticket.load(std::memory_order_acquire);
+    waitForJob(seen);
   }
 }
 
@@ -55,20 +104,29 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain,
   if (n <= 0)
     return;
   grain = std::max<int64_t>(1, grain);
-  if (workers.empty() || n <= grain) {
+  // The ticket counts chunks in kIndexBits.
+  grain = std::max(grain, (n + int64_t(kIndexMask) - 1) / int64_t(kIndexMask));
+  int64_t chunks = (n + grain - 1) / grain;
+  if (workers.empty() || chunks == 1) {
     for (int64_t b = 0; b < n; b += grain)
       fn(b, std::min(n, b + grain));
     return;
   }
   job = &fn;
   total = n;
-  chunk = grain;
-  next.store(0);
-  busy.store(int(workers.size()));
-  generation.fetch_add(1, std::memory_order_acq_rel);
-  runChunks();
-  while (busy.load(std::memory_order_acquire) != 0)
-    QC_PAUSE();
+  this->grain = grain;
+  done.store(0, std::memory_order_relaxed);
+  uint64_t generation = generationOf(ticket.load()) + 1;
+  ticket.store(makeTicket(generation, uint64_t(chunks)));
+  if (sleepers.load() > 0) {
+    { std::lock_guard<std::mutex> lock(sleepMutex); }
+    wake.notify_all();
+  }
+  while (runOne()) {
+  }
+  // Chunks other threads hold: the caller never sleeps on them.
+  waitUntil([&] { return done.load(std::memory_order_acquire) == chunks; },
+            [] { return false; });
 }
 
 } // namespace qc::runtime

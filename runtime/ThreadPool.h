@@ -1,16 +1,21 @@
-//===- ThreadPool.h - Spinning worker pool for the runtime ------*- C++ -*-===//
+//===- ThreadPool.h - Worker pool for the runtime ---------------*- C++ -*-===//
 //
-// Workers wait for the next job by spinning on a generation counter (then
-// yielding), because a transformer step hands out hundreds of short jobs per
-// token and a condition variable's wake-up latency would dominate them.
+// A transformer step hands out hundreds of short jobs per token, so idle
+// workers first spin on the job ticket (a condition variable's wake-up
+// would dominate the jobs), then yield, then sleep. A job is done when
+// all of its chunks are, not when every worker has looked at it: a worker
+// that the OS has put aside (another process busy on its core) costs the
+// job nothing unless it holds a chunk.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QC_RUNTIME_THREADPOOL_H
 #define QC_RUNTIME_THREADPOOL_H
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -33,14 +38,21 @@ public:
 
 private:
   void work();
-  void runChunks();
+  /// Claims and runs one chunk of the current job; false when none is left.
+  bool runOne();
+  /// Returns when the ticket differs from `seen` or the pool stops.
+  void waitForJob(uint64_t seen);
 
   std::vector<std::thread> workers;
-  std::atomic<uint64_t> generation{0};
-  std::atomic<int> busy{0};
-  std::atomic<int64_t> next{0};
+  /// The job's generation, its chunk count and the next chunk to claim, in
+  /// one word: a claim that succeeds is a chunk of the job it names.
+  std::atomic<uint64_t> ticket{0};
+  std::atomic<int64_t> done{0};
+  std::atomic<int> sleepers{0};
   std::atomic<bool> stop{false};
-  int64_t total = 0, chunk = 1;
+  std::mutex sleepMutex;
+  std::condition_variable wake;
+  int64_t total = 0, grain = 1;
   const std::function<void(int64_t, int64_t)> *job = nullptr;
 };
 

@@ -214,7 +214,13 @@ Vocabulary readLlama2cTokenizer(const std::string &path, int64_t vocabSize) {
     in.fail("max token length must be in [1, 4096], got " +
                 std::to_string(maxLen),
             0);
+  auto mismatch = [&](const std::string &pieces) {
+    in.fail("the tokenizer has " + pieces + " pieces, the model a vocabulary of " +
+            std::to_string(vocabSize) + ": they were made for different models");
+  };
   for (int64_t id = 0; id < vocabSize; ++id) {
+    if (in.atEnd())
+      mismatch(std::to_string(id));
     float score = in.read<float>("token score");
     uint32_t len = in.read<uint32_t>("token length");
     if (len > maxLen)
@@ -245,6 +251,14 @@ Vocabulary readLlama2cTokenizer(const std::string &path, int64_t vocabSize) {
     v.tokens.push_back(escaped);
     v.scores.push_back(score);
     v.types.push_back(type);
+  }
+  if (!in.atEnd()) {
+    int64_t more = 0;
+    for (; !in.atEnd(); ++more) {
+      in.read<float>("token score");
+      in.take(in.read<uint32_t>("token length"), "token text");
+    }
+    mismatch(std::to_string(vocabSize + more));
   }
   v.bos = 1;
   v.eos = 2;

@@ -32,6 +32,10 @@ void buildQuantizePipeline(mlir::OpPassManager &pm,
     c.ctx = o.ctx;
     c.chunks = o.chunks;
     c.compiled = o.compiled;
+    // The statistics go beside the quantized archive, when it is named.
+    if (!o.out.empty())
+      c.out = o.out + ".imatrix";
+    c.xtx = o.xtx && o.method == "imatrix" && o.imatrix.empty();
     pm.addPass(createQCCalibrate(c));
   }
   QCAssignFormatsOptions a;

@@ -23,6 +23,7 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -30,6 +31,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
@@ -154,6 +156,33 @@ mlir::OwningOpRef<mlir::ModuleOp> load(mlir::MLIRContext &ctx,
   return qc::buildModule(ctx, m, weights);
 }
 
+/// The archive a program loads by default, checked against the module now
+/// rather than when the program runs: it must read (not missing, not
+/// truncated) and hold every tensor the module names, in its shape.
+std::string checkWeights(mlir::ModuleOp module, const std::string &weights) {
+  try {
+    qc::model::Model m = qc::model::readModel(weights, "", /*mapWeights=*/true);
+    std::string bad;
+    module.walk([&](mlir::qc::ParamOp p) {
+      std::string name = p.getName().str();
+      llvm::ArrayRef<int64_t> shape;
+      if (auto q = llvm::dyn_cast<mlir::qc::QTensorType>(p.getType()))
+        shape = q.getShape();
+      else if (auto t = llvm::dyn_cast<mlir::RankedTensorType>(p.getType());
+               t && !t.getElementType().isInteger(8))
+        shape = t.getShape();
+      if (!m.has(name))
+        bad = weights + ": no tensor '" + name + "', which the module uses";
+      else if (!shape.empty() && m.tensor(name).shape != std::vector<int64_t>(shape))
+        bad = weights + ": tensor '" + name + "' has another shape than the module's";
+      return bad.empty() ? mlir::WalkResult::advance() : mlir::WalkResult::interrupt();
+    });
+    return bad;
+  } catch (const std::exception &e) {
+    return e.what();
+  }
+}
+
 /// Writes `path` through `write` (which returns an error message, or
 /// empty) into PATH.tmp, renamed when complete: a failure leaves no
 /// half-written file. An error message, or empty.
@@ -161,6 +190,8 @@ std::string writeAtomically(
     const std::string &path,
     llvm::function_ref<std::string(llvm::raw_pwrite_stream &)> write) {
   std::string tmp = path + ".tmp";
+  llvm::sys::RemoveFileOnSignal(tmp);
+  auto done = llvm::make_scope_exit([&] { llvm::sys::DontRemoveFileOnSignal(tmp); });
   {
     std::error_code ec;
     llvm::raw_fd_ostream os(tmp, ec, llvm::sys::fs::OF_None);
@@ -231,10 +262,16 @@ std::string emitObject(mlir::ModuleOp module, const std::string &path,
 
 /// Links the object with the runtime into a program or shared library.
 std::string link(const std::string &object, bool shared) {
+  std::string tmp = outputPath + ".tmp";
+  llvm::sys::RemoveFileOnSignal(tmp);
+  auto cleanup = llvm::make_scope_exit([&] {
+    llvm::sys::fs::remove(tmp);
+    llvm::sys::DontRemoveFileOnSignal(tmp);
+  });
   std::vector<std::string> args = {QC_CXX};
   if (shared)
     args.push_back("-shared");
-  args.insert(args.end(), {"-o", outputPath + ".tmp", object});
+  args.insert(args.end(), {"-o", tmp, object});
   if (shared)
     args.insert(args.end(), {"-Wl,--whole-archive", QC_RUNTIME_ENTRY_LIB,
                              QC_RUNTIME_LIB, "-Wl,--no-whole-archive"});
@@ -255,7 +292,7 @@ std::string link(const std::string &object, bool shared) {
   if (rc != 0)
     return "linking with " + args[0] + " failed" +
            (err.empty() ? "" : ": " + err);
-  if (std::error_code ec = llvm::sys::fs::rename(outputPath + ".tmp", outputPath))
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, outputPath))
     return outputPath + ": " + ec.message();
   return {};
 }
@@ -277,6 +314,7 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   qc::registerQCDialects(registry);
   mlir::MLIRContext ctx(registry);
+  ctx.printOpOnDiagnostic(false); // one line per error, not the module after it
   Progress progress(compileTo == "import"                 ? 2
                     : emit == "exe" || emit == "lib" ? 4
                                                      : 3);
@@ -291,6 +329,9 @@ int main(int argc, char **argv) {
   }
   if (!module)
     return fail("cannot read " + inputPath);
+  if (emit == "exe" || emit == "lib")
+    if (std::string e = checkWeights(*module, weights); !e.empty())
+      return fail(e);
 
   if (compileTo != "import") {
     progress("generating kernels and lowering to the LLVM dialect");
@@ -320,6 +361,8 @@ int main(int argc, char **argv) {
   }
   bool linked = emit == "lib" || emit == "exe";
   std::string object = linked ? outputPath + ".o" : outputPath;
+  if (linked)
+    llvm::sys::RemoveFileOnSignal(object);
   progress(emit == "llvm" ? "optimizing LLVM IR"
                           : "optimizing and compiling for the host CPU");
   if (std::string e = emitObject(*module, object, emit == "llvm"); !e.empty())

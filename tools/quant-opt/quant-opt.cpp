@@ -11,6 +11,35 @@
 
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Signals.h"
+
+#include <algorithm>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+/// Where `-o` (or --o, -o=, --o=) sends the output in args, or null.
+std::string *outputArgument(std::vector<std::string> &args, std::string &prefix) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string &a = args[i];
+    for (const char *flag : {"-o", "--o"}) {
+      if (a == flag && i + 1 < args.size()) {
+        prefix.clear();
+        return &args[i + 1];
+      }
+      if (a.rfind(std::string(flag) + "=", 0) == 0) {
+        prefix = std::string(flag) + "=";
+        return &args[i];
+      }
+    }
+  }
+  return nullptr;
+}
+
+} // namespace
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
@@ -20,7 +49,37 @@ int main(int argc, char **argv) {
   qc::registerQCPipelines();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
-  return mlir::asMainReturnCode(
-      mlir::MlirOptMain(argc, argv, "qc quantization compiler driver\n",
-                        registry));
+  // The output goes to OUT.tmp.PID, renamed when the run succeeds: a
+  // failed or interrupted run leaves an existing OUT as it was.
+  std::vector<std::string> args(argv, argv + argc);
+  std::string prefix, output, tmp;
+  if (std::string *out = outputArgument(args, prefix)) {
+    output = out->substr(prefix.size());
+    if (output != "-") {
+      tmp = output + ".tmp." + std::to_string(::getpid());
+      *out = prefix + tmp;
+      llvm::sys::RemoveFileOnSignal(tmp);
+    }
+  }
+  // An error is one line with its location, not the whole module after it.
+  if (std::none_of(args.begin(), args.end(), [](const std::string &a) {
+        return a.find("mlir-print-op-on-diagnostic") != std::string::npos;
+      }))
+    args.insert(args.begin() + 1, "--mlir-print-op-on-diagnostic=false");
+  std::vector<char *> argvOut;
+  for (std::string &a : args)
+    argvOut.push_back(a.data());
+  bool ok = mlir::succeeded(mlir::MlirOptMain(
+      int(argvOut.size()), argvOut.data(), "qc quantization compiler driver\n", registry));
+  if (!tmp.empty()) {
+    if (ok) {
+      if (std::error_code ec = llvm::sys::fs::rename(tmp, output)) {
+        llvm::errs() << output << ": " << ec.message() << "\n";
+        ok = false;
+      }
+    }
+    llvm::sys::fs::remove(tmp);
+    llvm::sys::DontRemoveFileOnSignal(tmp);
+  }
+  return ok ? 0 : 1;
 }

@@ -8,9 +8,12 @@
 
 #include "mlir/IR/Threading.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cmath>
 #include <set>
 
@@ -56,6 +59,13 @@ bool globMatch(const std::string &pattern, const std::string &text) {
   return p == pattern.size();
 }
 
+/// A number as %g writes it (4, 3.5, -3).
+std::string shortNumber(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", v);
+  return text;
+}
+
 struct Row {
   ParamOp param;
   std::string format;
@@ -68,6 +78,12 @@ struct QCAssignFormatsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (std::isnan(targetBpw) || targetBpw < 0 || targetBpw > 32) {
+      module.emitError("target-bpw must be a number of bits per weight in "
+                       "(0, 32], got ")
+          << shortNumber(targetBpw);
+      return signalPassFailure();
+    }
     if (recipe.empty() == (targetBpw <= 0)) {
       module.emitError("qc-assign-formats needs exactly one of recipe=FILE "
                        "and target-bpw=N");
@@ -360,8 +376,15 @@ struct QCAssignFormatsPass
       }
     }
     std::vector<int> chosen = ::qc::allocateBits(options, targetBpw * elements);
-    for (size_t i = 0; i < rows.size(); ++i)
+    double bits = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
       rows[i] = measured[i][chosen[i]];
+      bits += rows[i].bits;
+    }
+    if (bits > targetBpw * elements * (1 + 1e-9))
+      module.emitWarning("target-bpw=")
+          << shortNumber(targetBpw) << " cannot be met with these candidates: the smallest reach "
+          << llvm::formatv("{0:F3}", bits / elements).str() << " bits per weight";
     return success();
   }
 

@@ -4,6 +4,8 @@
 #include "qc/Analysis/Importance.h"
 #include "qc/CompiledLibrary.h"
 
+#include "llvm/Support/raw_ostream.h"
+
 #include <algorithm>
 
 
@@ -69,6 +71,8 @@ struct QCCalibratePass
         ::qc::writeImatrix(stats, statsPath);
         if (xtx)
           ::qc::writeXtX(stats, xtxPath);
+        llvm::errs() << "qc-calibrate: wrote " << statsPath
+                     << (xtx ? " and " + xtxPath : std::string()) << "\n";
       }
       stats.checkAgainst(*model);
       annotate(module, stats, statsPath, xtxPath);

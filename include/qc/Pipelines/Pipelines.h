@@ -35,6 +35,11 @@ struct QuantizePipelineOptions
                                  "reference passes; off for large models: "
                                  "sampled-row errors alone)"),
                   llvm::cl::init(true)};
+  Option<bool> xtx{*this, "xtx",
+                   llvm::cl::desc("method=imatrix: record X^T X on the calibration "
+                                  "text, for the output-error search (cols^2 "
+                                  "doubles per distinct input; off for large models)"),
+                   llvm::cl::init(true)};
   Option<std::string> compiled{
       *this, "compiled",
       llvm::cl::desc("calibrate on this library quant-compile built from the "

@@ -70,6 +70,8 @@ qc_model *qc_open(const char *weights, const qc_options *options, char *error,
 
 int64_t qc_model_vocab(const qc_model *model);
 int64_t qc_model_context(const qc_model *model);
+/* The context the model was trained with (qc_model_context: the one in use). */
+int64_t qc_model_trained_context(const qc_model *model);
 int32_t qc_model_bos(const qc_model *model);
 int32_t qc_model_eos(const qc_model *model);
 
