@@ -124,8 +124,33 @@ static Model readSelfContained(const std::string &path, bool isDir,
   return readGGUF(path, mapWeights);
 }
 
+/// A qc module's weights archive: its `qc.weights` attribute (on the
+/// module's first line, as quant-opt and quant-import print it), relative to
+/// the module's directory.
+static std::string moduleArchive(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  std::string head(1 << 20, '\0');
+  f.read(head.data(), std::streamsize(head.size()));
+  head.resize(size_t(f.gcount()));
+  head = head.substr(0, head.find('\n'));
+  const std::string key = "qc.weights = \"";
+  size_t at = head.find(key), end = std::string::npos;
+  if (at != std::string::npos)
+    end = head.find('"', at + key.size());
+  if (end == std::string::npos)
+    throw FormatError(path + ": a module without a qc.weights attribute on its "
+                             "first line (which archive holds its weights?)");
+  std::string archive = head.substr(at + key.size(), end - at - key.size());
+  if (archive.empty() || archive[0] == '/')
+    return archive;
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? archive : path.substr(0, slash + 1) + archive;
+}
+
 Model readModel(const std::string &path, const std::string &tokenizerPath,
                 bool mapWeights) {
+  if (endsWith(path, ".mlir"))
+    return readModel(moduleArchive(path), tokenizerPath, mapWeights);
   struct stat st;
   if (::stat(path.c_str(), &st) != 0)
     throw FormatError(path + ": no such file or directory");

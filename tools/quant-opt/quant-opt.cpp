@@ -39,6 +39,31 @@ std::string *outputArgument(std::vector<std::string> &args, std::string &prefix)
   return nullptr;
 }
 
+/// The passes that write a weights archive (option out=): without out=,
+/// theirs follows -o (q4.mlir beside q4.safetensors), so two runs with
+/// different outputs never share one archive. Not when that would be the
+/// input's own archive (-o naming the input): the pass's default stays.
+void archiveFollowsOutput(std::vector<std::string> &args, const std::string &output) {
+  auto stem = [](const std::string &path) {
+    size_t dot = path.rfind('.'), slash = path.rfind('/');
+    return dot == std::string::npos || (slash != std::string::npos && dot < slash)
+               ? path
+               : path.substr(0, dot);
+  };
+  std::string archive = stem(output) + ".safetensors";
+  for (size_t i = 1; i < args.size(); ++i)
+    if (!args[i].empty() && args[i][0] != '-' && stem(args[i]) == stem(output))
+      return;
+  for (std::string &a : args)
+    for (std::string pass : {"--qc-quantize-pipeline", "--qc-quantize",
+                             "--qc-ternary-encode"}) {
+      if (a == pass)
+        a += "=out=" + archive;
+      else if (a.rfind(pass + "=", 0) == 0 && a.find("out=") == std::string::npos)
+        a += " out=" + archive;
+    }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -58,6 +83,7 @@ int main(int argc, char **argv) {
     if (output != "-") {
       tmp = output + ".tmp." + std::to_string(::getpid());
       *out = prefix + tmp;
+      archiveFollowsOutput(args, output);
       llvm::sys::RemoveFileOnSignal(tmp);
     }
   }

@@ -48,16 +48,33 @@ struct Options {
   double maxDelta = -1;
 };
 
+const char *kUsage =
+    "usage: quant-run COMMAND -m MODEL [options]\n"
+    "Runs a model qc reads (GGUF, archive, llama.cpp checkpoint, HF directory) on\n"
+    "the float reference, or on a library quant-compile built (--compiled).\n"
+    "commands: generate | perplexity | kld | bench | tokenize | info | imatrix,\n"
+    "          formats (the number formats qc knows; no model)\n"
+    "  -m, --model MODEL      the model or archive\n"
+    "  --compiled LIB.so      run on this library's kernels (default: float reference)\n"
+    "  -t, --threads N        threads of --compiled (default: the machine's)\n"
+    "  --tokenizer TOK        tokenizer.bin of a llama2.c checkpoint\n"
+    "  -p, --prompt TEXT      generate, tokenize: the prompt\n"
+    "  -n N                   generate: tokens (default: 64)\n"
+    "  -f, --file TEXT        perplexity, kld, imatrix: the text\n"
+    "  --ctx N                window of perplexity, kld, imatrix (default: 256)\n"
+    "  --chunks N             windows to run (default: 0, all)\n"
+    "  --baseline MODEL       kld: the reference; perplexity: the quality gate's\n"
+    "  --max-delta D          perplexity: fail past D% above --baseline\n"
+    "  --pp N, --tg N, -r N   bench: prompt and generated tokens, repetitions\n"
+    "                         (default: 512, 128, 3)\n"
+    "  -o, --output FILE      imatrix: the file to write\n"
+    "  --xtx                  imatrix: also X^T X, beside -o\n"
+    "  --mmap                 --compiled maps the weights in place\n"
+    "  -h, --help, --version\n"
+    "Options take their value as '--flag value' or '--flag=value'.\n";
+
 [[noreturn]] void usage(const std::string &why) {
-  std::fprintf(stderr,
-               "quant-run: %s\n"
-               "usage: quant-run generate|perplexity|kld|bench|tokenize|info|"
-               "imatrix -m MODEL [--compiled LIB.so] [-t THREADS] "
-               "[--tokenizer TOK] [-p PROMPT] [-n N] [-f TEXT] [--ctx N] "
-               "[--chunks N] [--baseline MODEL] [--max-delta D] [--pp N] "
-               "[--tg N] [-r N] [--mmap] [--xtx]\n"
-               "       quant-run formats (the number formats qc knows)\n",
-               why.c_str());
+  std::fprintf(stderr, "quant-run: %s\n%s", why.c_str(), kUsage);
   std::exit(2);
 }
 
@@ -76,9 +93,28 @@ Options parse(int argc, char **argv) {
     usage("missing command");
   Options o;
   o.command = argv[1];
-  for (int i = 2; i < argc; ++i) {
+  for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::printf("%s", kUsage);
+      std::exit(0);
+    }
+    if (a == "--version") {
+      std::printf("quant-run (qc) %s\n", QC_VERSION);
+      std::exit(0);
+    }
+  }
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i], inlineValue;
+    bool hasInline = false;
+    if (size_t eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inlineValue = a.substr(eq + 1);
+      a.resize(eq);
+      hasInline = true;
+    }
     auto value = [&]() -> const char * {
+      if (hasInline)
+        return inlineValue.c_str();
       if (i + 1 >= argc)
         usage(a + " needs a value");
       return argv[++i];
@@ -92,7 +128,7 @@ Options parse(int argc, char **argv) {
     else if (a == "--compiled") o.compiled = value();
     else if (a == "--mmap") o.mmap = true;
     else if (a == "--xtx") o.xtx = true;
-    else if (a == "-t") o.threads = number("-t", value(), 0, 1024);
+    else if (a == "-t" || a == "--threads") o.threads = number("-t", value(), 0, 1 << 20);
     else if (a == "--pp") o.pp = number("--pp", value(), 1, 1 << 20);
     else if (a == "--tg") o.tg = number("--tg", value(), 1, 1 << 20);
     else if (a == "-r") o.repetitions = number("-r", value(), 1, 1000);
