@@ -5,13 +5,15 @@
 // would dominate the jobs), then yield, then sleep. A job is done when
 // all of its chunks are, not when every worker has looked at it: a worker
 // that the OS has put aside (another process busy on its core) costs the
-// job nothing unless it holds a chunk.
+// job nothing unless it holds a chunk; when such waits outweigh the
+// caller's own work, jobs stay on the caller for a while.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QC_RUNTIME_THREADPOOL_H
 #define QC_RUNTIME_THREADPOOL_H
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -53,6 +55,11 @@ private:
   std::mutex sleepMutex;
   std::condition_variable wake;
   int64_t total = 0, grain = 1;
+  /// The caller's time in its own chunks and waiting for others' in the
+  /// current period; until serialUntil, jobs run on the caller alone.
+  using Clock = std::chrono::steady_clock;
+  Clock::duration worked{}, waited{};
+  Clock::time_point periodStart = Clock::now(), serialUntil{};
   const std::function<void(int64_t, int64_t)> *job = nullptr;
 };
 
