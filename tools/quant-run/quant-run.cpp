@@ -253,13 +253,32 @@ PerplexityResult measurePerplexity(const model::Model &m,
   return r;
 }
 
+/// The tokens of -f TEXT, with a warning when most of them are byte
+/// fallbacks or unknown: binary data, or text the vocabulary does not know,
+/// which makes any perplexity meaningless.
+std::vector<int32_t> textTokens(const model::Model &m, const Options &o) {
+  Tokenizer tok(m.vocab);
+  std::vector<int32_t> ids = tok.encode(readFile(o.file), m.vocab.addBos);
+  size_t unusual = 0;
+  for (int32_t id : ids)
+    if (size_t(id) < m.vocab.types.size() &&
+        (m.vocab.types[size_t(id)] == model::TokenType::Byte ||
+         m.vocab.types[size_t(id)] == model::TokenType::Unknown))
+      ++unusual;
+  if (ids.size() >= 16 && 2 * unusual > ids.size())
+    std::fprintf(stderr,
+                 "quant-run: warning: %s: %zu of its %zu tokens are byte fallbacks "
+                 "or unknown; is it text in the model's language?\n",
+                 o.file.c_str(), unusual, ids.size());
+  return ids;
+}
+
 int perplexity(const model::Model &m, const Options &o) {
   if (o.file.empty())
     usage("perplexity needs -f TEXT");
   if ((o.maxDelta >= 0) != !o.baseline.empty())
     usage("--baseline and --max-delta go together");
-  Tokenizer tok(m.vocab);
-  std::vector<int32_t> ids = tok.encode(readFile(o.file), m.vocab.addBos);
+  std::vector<int32_t> ids = textTokens(m, o);
   PerplexityResult r = measurePerplexity(m, ids, o);
   std::printf("tokens %zu, ctx %lld, chunks %lld, scored %lld\n", ids.size(),
               (long long)o.ctx, (long long)r.chunks, (long long)r.scored);
@@ -289,8 +308,7 @@ int kld(const model::Model &m, const Options &o) {
                              std::to_string(base.config.vocab) +
                              ") differs from the model's (" +
                              std::to_string(m.config.vocab) + ")");
-  Tokenizer tok(m.vocab);
-  std::vector<int32_t> ids = tok.encode(readFile(o.file), m.vocab.addBos);
+  std::vector<int32_t> ids = textTokens(m, o);
   int64_t ctx = o.ctx, vocab = m.config.vocab;
   int64_t chunks = int64_t(ids.size()) / ctx;
   if (o.chunks > 0)
