@@ -2,8 +2,9 @@
 //
 //   quant-export-gguf MODEL [--tokenizer TOK] -o OUT.gguf
 //
-// MODEL is anything quant-import reads, typically a qc weights archive after
-// quantization: packed #qc.gguf tensors are copied byte for byte.
+// MODEL is anything quant-import reads, or a qc module (.mlir: the archive
+// it names), typically after quantization: packed #qc.gguf tensors are
+// copied byte for byte.
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Export/GGUFWriter.h"
@@ -11,27 +12,55 @@
 #include <cstdio>
 #include <string>
 
+namespace {
+
+const char *kUsage =
+    "usage: quant-export-gguf MODEL [--tokenizer TOK] -o OUT.gguf\n"
+    "Writes a model qc reads (a qc module or archive, GGUF, llama2.c with\n"
+    "--tokenizer, a Hugging Face directory) as GGUF v3 for llama.cpp; every\n"
+    "tensor must be F32, F16, BF16 or a ggml type.\n"
+    "  -o, --output OUT.gguf  the file to write (whole or not at all)\n"
+    "  --tokenizer TOK        tokenizer.bin of a llama2.c checkpoint\n"
+    "  -h, --help, --version\n"
+    "Options take their value as '--flag value' or '--flag=value'.\n";
+
+int usage(const std::string &why) {
+  std::fprintf(stderr, "quant-export-gguf: %s\n%s", why.c_str(), kUsage);
+  return 2;
+}
+
+} // namespace
+
 int main(int argc, char **argv) {
   std::string input, tokenizer, output;
   for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if ((a == "-o" || a == "--tokenizer") && i + 1 < argc)
-      (a == "-o" ? output : tokenizer) = argv[++i];
-    else if (!a.empty() && a[0] != '-' && input.empty())
+    std::string a = argv[i], value;
+    bool inlineValue = false;
+    if (size_t eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = a.substr(eq + 1);
+      a.resize(eq);
+      inlineValue = true;
+    }
+    if (a == "-h" || a == "--help") {
+      std::printf("%s", kUsage);
+      return 0;
+    }
+    if (a == "--version") {
+      std::printf("quant-export-gguf (qc) %s\n", QC_VERSION);
+      return 0;
+    }
+    if (a == "-o" || a == "--output" || a == "--tokenizer") {
+      if (!inlineValue && i + 1 >= argc)
+        return usage(a + " needs a value");
+      (a == "--tokenizer" ? tokenizer : output) = inlineValue ? value : argv[++i];
+    } else if (!a.empty() && a[0] != '-' && input.empty()) {
       input = a;
-    else {
-      std::fprintf(stderr, "quant-export-gguf: unexpected argument '%s'\n"
-                           "usage: quant-export-gguf MODEL [--tokenizer TOK] "
-                           "-o OUT.gguf\n",
-                   a.c_str());
-      return 2;
+    } else {
+      return usage("unexpected argument '" + a + "'");
     }
   }
-  if (input.empty() || output.empty()) {
-    std::fprintf(stderr, "usage: quant-export-gguf MODEL [--tokenizer TOK] "
-                         "-o OUT.gguf\n");
-    return 2;
-  }
+  if (input.empty() || output.empty())
+    return usage(input.empty() ? "MODEL is required" : "-o OUT.gguf is required");
   try {
     qc::model::Model m = qc::model::readModel(input, tokenizer);
     qc::writeGGUF(m, output);
