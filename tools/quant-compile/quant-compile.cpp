@@ -24,6 +24,7 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -301,6 +302,9 @@ std::string link(const std::string &object, bool shared) {
 
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(options);
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << "quant-compile (qc) " << QC_VERSION << " (LLVM " << LLVM_VERSION_STRING << ")\n";
+  });
   cl::ParseCommandLineOptions(argc, argv, "qc model compiler\n");
   if (!compileTo.empty())
     emit = "mlir";

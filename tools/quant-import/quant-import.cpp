@@ -20,16 +20,18 @@
 
 namespace cl = llvm::cl;
 
+static cl::OptionCategory options("quant-import options");
 static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model>"),
-                                      cl::Required);
+                                      cl::Required, cl::cat(options));
 static cl::opt<std::string> tokenizerPath("tokenizer",
                                           cl::desc("llama2.c tokenizer.bin"),
-                                          cl::init(""));
+                                          cl::init(""), cl::cat(options));
 static cl::opt<std::string> outputPath("o", cl::desc("output .mlir"),
-                                       cl::value_desc("file"), cl::Required);
+                                       cl::value_desc("file"), cl::Required,
+                                       cl::cat(options));
 static cl::opt<std::string>
     weightsPath("weights", cl::desc("weights archive (default: <o>.safetensors)"),
-                cl::init(""));
+                cl::init(""), cl::cat(options));
 
 static std::string defaultWeights(const std::string &mlir) {
   std::string base = mlir;
@@ -39,6 +41,10 @@ static std::string defaultWeights(const std::string &mlir) {
 }
 
 int main(int argc, char **argv) {
+  cl::HideUnrelatedOptions(options);
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << "quant-import (qc) " << QC_VERSION << "\n";
+  });
   cl::ParseCommandLineOptions(argc, argv, "qc model importer\n");
   std::string weights =
       weightsPath.empty() ? defaultWeights(outputPath) : std::string(weightsPath);
