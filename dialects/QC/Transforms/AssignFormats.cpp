@@ -206,7 +206,12 @@ struct QCAssignFormatsPass
         return row.param.emitError("recipe ")
                << recipe << ": unknown format or mix '" << entry << "' for '"
                << name << "'";
-      row.format = ::qc::fitFormat(format, m.tensor(name).cols());
+      int64_t cols = m.tensor(name).cols();
+      row.format = ::qc::fitFormat(format, cols);
+      if (row.format != format)
+        llvm::errs() << "qc-assign-formats: note: " << name << ": " << format
+                     << " does not fit rows of " << cols << " weights; "
+                     << row.format << " instead\n";
     }
     for (const auto &[pattern, format] : patterns)
       if (!usedPatterns.count(pattern))
