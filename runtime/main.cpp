@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qc/runtime.h"
+#include "qc/Support/Flags.h"
 
 #include <chrono>
 #include <cmath>
@@ -67,29 +68,16 @@ int main(int argc, char **argv) {
   qc_options options{};
   qc_sampler sampler{0.0f, 40, 0.95f, 0};
   bool seeded = false, samplingSet = false;
+  qc::flags::answerHelpAndVersion(argc, argv, "model", kUsage);
   for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i], inlineValue;
-    bool hasInline = false;
-    if (size_t eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
-      inlineValue = a.substr(eq + 1);
-      a.resize(eq);
-      hasInline = true;
-    }
+    qc::flags::Arg arg = qc::flags::split(argv[i]);
+    const std::string &a = arg.name;
     auto value = [&]() -> std::string {
-      if (hasInline)
-        return inlineValue;
-      if (i + 1 >= argc)
+      std::optional<std::string> v = qc::flags::value(arg, i, argc, argv);
+      if (!v)
         usage(a + " needs a value");
-      return argv[++i];
+      return *v;
     };
-    if (a == "-h" || a == "--help") {
-      std::printf("%s", kUsage);
-      return 0;
-    }
-    if (a == "--version") {
-      std::printf("qc %s\n", QC_VERSION);
-      return 0;
-    }
     if (a == "-m" || a == "--model") weightsArg = value(), weights = weightsArg.c_str();
     else if (a == "-p" || a == "--prompt") prompt = value();
     else if (a == "-n" || a == "--n-predict") steps = long(number(a, value(), 0, 1e9));

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Export/GGUFWriter.h"
+#include "qc/Support/Flags.h"
 
 #include <cstdio>
 #include <string>
@@ -33,26 +34,15 @@ int usage(const std::string &why) {
 
 int main(int argc, char **argv) {
   std::string input, tokenizer, output;
+  qc::flags::answerHelpAndVersion(argc, argv, "quant-export-gguf", kUsage);
   for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i], value;
-    bool inlineValue = false;
-    if (size_t eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = a.substr(eq + 1);
-      a.resize(eq);
-      inlineValue = true;
-    }
-    if (a == "-h" || a == "--help") {
-      std::printf("%s", kUsage);
-      return 0;
-    }
-    if (a == "--version") {
-      std::printf("quant-export-gguf (qc) %s\n", QC_VERSION);
-      return 0;
-    }
+    qc::flags::Arg arg = qc::flags::split(argv[i]);
+    const std::string &a = arg.name;
     if (a == "-o" || a == "--output" || a == "--tokenizer") {
-      if (!inlineValue && i + 1 >= argc)
+      std::optional<std::string> v = qc::flags::value(arg, i, argc, argv);
+      if (!v)
         return usage(a + " needs a value");
-      (a == "--tokenizer" ? tokenizer : output) = inlineValue ? value : argv[++i];
+      (a == "--tokenizer" ? tokenizer : output) = *v;
     } else if (!a.empty() && a[0] != '-' && input.empty()) {
       input = a;
     } else {

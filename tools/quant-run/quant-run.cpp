@@ -22,6 +22,7 @@
 #include "qc/Analysis/Importance.h"
 #include "qc/Formats/Registry.h"
 #include "qc/Reference/Reference.h"
+#include "qc/Support/Flags.h"
 #include "qc/Tokenizer/Tokenizer.h"
 #include "qc/CompiledLibrary.h"
 
@@ -89,35 +90,21 @@ int64_t number(const char *flag, const char *text, int64_t lo, int64_t hi) {
 }
 
 Options parse(int argc, char **argv) {
+  qc::flags::answerHelpAndVersion(argc, argv, "quant-run", kUsage);
   if (argc < 2)
     usage("missing command");
   Options o;
   o.command = argv[1];
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      std::printf("%s", kUsage);
-      std::exit(0);
-    }
-    if (a == "--version") {
-      std::printf("quant-run (qc) %s\n", QC_VERSION);
-      std::exit(0);
-    }
-  }
   for (int i = 2; i < argc; ++i) {
-    std::string a = argv[i], inlineValue;
-    bool hasInline = false;
-    if (size_t eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
-      inlineValue = a.substr(eq + 1);
-      a.resize(eq);
-      hasInline = true;
-    }
+    qc::flags::Arg arg = qc::flags::split(argv[i]);
+    const std::string &a = arg.name;
+    std::string text;
     auto value = [&]() -> const char * {
-      if (hasInline)
-        return inlineValue.c_str();
-      if (i + 1 >= argc)
+      std::optional<std::string> v = qc::flags::value(arg, i, argc, argv);
+      if (!v)
         usage(a + " needs a value");
-      return argv[++i];
+      text = *v;
+      return text.c_str();
     };
     if (a == "-m" || a == "--model") o.model = value();
     else if (a == "--tokenizer") o.tokenizer = value();
