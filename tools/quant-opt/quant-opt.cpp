@@ -11,6 +11,7 @@
 
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Signals.h"
 
@@ -74,6 +75,8 @@ int main(int argc, char **argv) {
   qc::registerQCPipelines();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
+  llvm::cl::AddExtraVersionPrinter(
+      [](llvm::raw_ostream &os) { os << "quant-opt (qc) " << QC_VERSION << "\n"; });
   // The output goes to OUT.tmp.PID, renamed when the run succeeds: a
   // failed or interrupted run leaves an existing OUT as it was.
   std::vector<std::string> args(argv, argv + argc);
