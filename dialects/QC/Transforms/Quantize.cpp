@@ -3,6 +3,9 @@
 #include "dialects/QC/Transforms/QuantizeParams.h"
 #include "dialects/QC/Transforms/WeightArchive.h"
 
+#include "qc/Formats/Layout.h"
+#include "llvm/Support/raw_ostream.h"
+
 #include <optional>
 
 namespace mlir::qc {
@@ -60,13 +63,28 @@ struct QCQuantizePass : mlir::qc::impl::QCQuantizeBase<QCQuantizePass> {
       sequential->options.stopAfterBlock = stopAfterBlock;
       sequential->options.threads = threads;
     }
-    if (m != ::qc::QuantMethod::RTN && !sequential)
-      for (auto [p, f] : work)
-        if (!p->hasAttr("qc.importance") && feedsProduct(p)) {
-          p.emitError("method=") << method << " needs importance statistics: "
-                                 << "run qc-calibrate first (or method=rtn)";
-          return signalPassFailure();
-        }
+    // A weight the statistics have no entry for (llama-imatrix records
+    // none for a tied output head's token_embd.weight) takes the
+    // unweighted search; without any statistics, the method cannot run.
+    if (m != ::qc::QuantMethod::RTN && !sequential) {
+      SmallVector<ParamOp> missing;
+      bool any = false;
+      for (auto [p, f] : work) {
+        any |= p->hasAttr("qc.importance");
+        bool rounds = f.getCodec()->layout().kind != ::qc::formats::Layout::Float;
+        if (!p->hasAttr("qc.importance") && feedsProduct(p) && rounds)
+          missing.push_back(p);
+      }
+      if (!missing.empty() && !any) {
+        missing.front().emitError("method=")
+            << method << " needs importance statistics: run qc-calibrate "
+            << "first (or method=rtn)";
+        return signalPassFailure();
+      }
+      for (ParamOp p : missing)
+        llvm::errs() << "qc-quantize: note: " << p.getName()
+                     << ": no importance statistics for it; unweighted search\n";
+    }
     if (failed(quantizeParams(module, work, m, out,
                               sequential ? &*sequential : nullptr)))
       signalPassFailure();
