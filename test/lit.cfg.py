@@ -35,6 +35,12 @@ try:
 except OSError:
     pass
 
+# The sanitizer build (scripts/test.sh's second pass) checks memory safety;
+# the numeric sweeps over every format run in the plain build only
+# (`UNSUPPORTED: asan`), which keeps the sanitizer pass within CI's time.
+if getattr(config, "qc_sanitize", "OFF").upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("asan")
+
 # Kernels for a target run only on CPUs that have its instructions.
 try:
     flags = open("/proc/cpuinfo").read().split()
