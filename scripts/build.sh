@@ -11,4 +11,5 @@ cmake -S "$root" -B "$build" -G Ninja \
   -DLLVM_USE_LINKER=lld \
   -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit \
   "$@" >/dev/null
-cmake --build "$build"
+# QC_TARGETS: build only these targets (space-separated).
+cmake --build "$build" ${QC_TARGETS:+--target $QC_TARGETS}

@@ -9,8 +9,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${QC_BUILD:-$root/build}-fuzz
 seconds=${1:-120}
 targets=(gguf llama2c safetensors tokenizer)
-QC_BUILD=$build "$root/scripts/build.sh" -DQC_SANITIZE=ON -DQC_FUZZ=ON \
-  -DQC_FUZZ_COVERAGE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+QC_BUILD=$build QC_TARGETS="${targets[*]/%/-fuzzer}" "$root/scripts/build.sh" \
+  -DQC_SANITIZE=ON -DQC_FUZZ=ON -DQC_FUZZ_COVERAGE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 crashed=0
 for t in "${targets[@]}"; do
   work=$build/fuzz-$t
