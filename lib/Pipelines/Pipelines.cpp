@@ -27,7 +27,10 @@ void buildQuantizePipeline(mlir::OpPassManager &pm,
   using namespace mlir::qc;
   if (!o.calib.empty() || !o.imatrix.empty()) {
     QCCalibrateOptions c;
-    c.calib = o.calib;
+    // A given imatrix is the statistics; calib= then serves the KL
+    // sensitivity and GPTQ's block-by-block Hessians only.
+    if (o.imatrix.empty())
+      c.calib = o.calib;
     c.imatrix = o.imatrix;
     c.ctx = o.ctx;
     c.chunks = o.chunks;

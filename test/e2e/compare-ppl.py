@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""Compares the perplexities two `quant-run perplexity` outputs report.
+"""Compares the perplexities two `quant-run perplexity` (or llama-perplexity)
+outputs report.
 usage: compare-ppl.py A B MAX_RELATIVE_DIFFERENCE"""
 import re
 import sys
 
 
 def ppl(path):
-    m = re.search(r"PPL = ([0-9.]+)", open(path).read())
+    m = re.search(r"PPL(?: over \d+ chunks for n_ctx=\d+)? = ([0-9.]+)", open(path).read())
     if not m:
         sys.exit("%s: no perplexity found" % path)
     return float(m.group(1))

@@ -88,7 +88,8 @@ quantizeParams(ModuleOp module,
     if (method == ::qc::QuantMethod::GPTQ && h->empty() && !imp->empty())
       return param.emitError("method=gptq needs X^T X for '")
              << name << "': give qc-quantize calib=TEXT (block by block) "
-             << "or run qc-calibrate with xtx=true";
+             << "or run qc-calibrate with xtx=true (an imatrix file holds only "
+             << "its diagonal)";
     try {
       const ::qc::model::Tensor &source = m->tensor(name);
       packed.resize(::qc::quantizedSpec(source, formatOf[name]).bytes);
