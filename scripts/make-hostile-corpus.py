@@ -185,6 +185,33 @@ def main():
     write("hf-bad-offsets/model.safetensors",
           safetensors({"model.norm.weight": {"dtype": "F32", "shape": [DIM],
                                              "data_offsets": [0, 1 << 40]}}, b"\0" * 32))
+    # Sharded Hugging Face directories (model.safetensors.index.json).
+    norm = {"model.norm.weight": {"dtype": "F32", "shape": [DIM], "data_offsets": [0, 4 * DIM]}}
+    norm_data = struct.pack("<%df" % DIM, *floats(DIM, 5))
+
+    def hf_dir(name, index=None, shards=(), tokenizer=None):
+        os.makedirs(os.path.join(OUT, name), exist_ok=True)
+        with open(os.path.join(OUT, name, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        if index is not None:
+            write(name + "/model.safetensors.index.json",
+                  index if isinstance(index, bytes) else json.dumps(index).encode())
+        for shard, header, data in shards:
+            write(name + "/" + shard, safetensors(header, data))
+        if tokenizer is not None:
+            write(name + "/tokenizer.json", tokenizer)
+
+    one = "model-00001-of-00002.safetensors"
+    two = "model-00002-of-00002.safetensors"
+    hf_dir("hf-missing-shard", {"weight_map": {"model.norm.weight": one, "lm_head.weight": two}},
+           [(one, norm, norm_data)])
+    hf_dir("hf-shard-path", {"weight_map": {"model.norm.weight": "../valid.gguf"}})
+    hf_dir("hf-bad-index", b'{"weight_map": {"model.norm.weight": ')
+    hf_dir("hf-duplicate-tensor", {"weight_map": {"model.norm.weight": one, "x": two}},
+           [(one, norm, norm_data), (two, norm, norm_data)])
+    hf_dir("hf-missing-tensor", None, [("model.safetensors", norm, norm_data)])
+    hf_dir("hf-bad-tokenizer", None, [("model.safetensors", norm, norm_data)],
+           b'{"model": {"type": "BPE", "vocab": {"a": 70000}, "merges": []}}')
     write("huge-header.safetensors", struct.pack("<Q", 1 << 50) + b"{}")
     write("bad-json.safetensors", struct.pack("<Q", 5) + b"{\"a\":")
     write("bad-dtype.safetensors",

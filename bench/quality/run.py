@@ -2,12 +2,17 @@
 """Quantization error against bits per weight, qc beside llama.cpp.
 
 For each real model in ../shared (BabyLlama-105 the main one, stories260K
-too) and the TinyStories excerpt split into calibration (first 40%) and
-evaluation (the rest) text, measures PPL(Q)/PPL(float) - 1 for:
+too), calibrating on the TinyStories excerpt and evaluating on independent
+text (the first EVAL_CHARS characters of tinystories-eval.txt, whole
+stories), measures PPL(Q)/PPL(float) - 1 for:
   qc:        RTN, importance-weighted (imatrix) and GPTQ uniform 2-5 bit;
              balanced ternary depth 1/2/3; budget-assigned mixes 2.5-5 bpw
   llama.cpp: Q4_0, Q3_K_S, Q3_K_M, Q4_K_M, IQ4_XS, without and with an
-             imatrix from llama-imatrix on the same calibration text
+             imatrix from llama-imatrix on the same calibration text, all
+             quantized from the tied GGUF quant-export-gguf writes
+  qc -> llama.cpp: a budget restricted to ggml types at each llama.cpp size,
+             on llama-imatrix's file (KL sensitivity on the calibration text),
+             exported as GGUF and scored by llama-perplexity
 bpw is counted the same way for both (all tensors; linear weights only).
 Writes bench/results/quality-<model>.md and .png and checks the targets.
 
@@ -25,6 +30,11 @@ qc = sys.argv[2] if len(sys.argv) > 2 else os.path.join(root, "build", "bin")
 shared = os.environ.get("QC_SHARED", os.path.join(root, "..", "shared"))
 threads = os.environ.get("THREADS", "2")
 CTX = 256
+EVAL_CHARS = int(os.environ.get("EVAL_CHARS", "24000"))
+# ggml types a budget for llama.cpp may use (those whose blocks do not divide
+# a row are skipped per tensor). Q4_1 / Q5_1 are left out: ik_llama.cpp
+# mis-scores them on these models (llama-perplexity 9.0 on its own Q4_1).
+GGML_CANDIDATES = "Q4_0;Q5_0;Q8_0;IQ4_NL;Q2_K;Q3_K;Q4_K;Q5_K;Q6_K"
 work = tempfile.mkdtemp(prefix="qc-quality-")
 
 
@@ -119,9 +129,9 @@ def qc_opt(inp, out, passes):
 
 
 def bench(name, binary, tokenizer, strip_newlines):
-    text = open(os.path.join(shared, "data", "tinystories-valid-excerpt.txt")).read()
-    cut = text.index("\n", int(len(text) * 0.4)) + 1
-    calib, evalt = text[:cut], text[cut:]
+    calib = open(os.path.join(shared, "data", "tinystories-valid-excerpt.txt")).read()
+    evalt = open(os.path.join(shared, "data", "tinystories-eval.txt")).read()
+    evalt = evalt[:evalt.index("\n", min(EVAL_CHARS, len(evalt) - 1)) + 1]
     if strip_newlines:  # the vocabulary has no newline (llama.cpp aborts on it)
         calib, evalt = calib.replace("\n", " "), evalt.replace("\n", " ")
     d = os.path.join(work, name)
@@ -163,11 +173,10 @@ def bench(name, binary, tokenizer, strip_newlines):
     return base, cal_txt, eval_txt, d, rows, qc_config
 
 
-def bench_llama(name, binary, tokenizer, cal_txt, eval_txt, d, rows):
-    # --- llama.cpp on the same model, text and threads
+def bench_llama(name, cal_txt, eval_txt, d, rows):
+    # --- llama.cpp on the same model, text and threads, from qc's tied GGUF
     gguf = os.path.join(d, "f32.gguf")
-    run([os.path.join(llama, "llama-convert-llama2c-to-ggml"), "--copy-vocab-from-model", tokenizer,
-         "--llama2c-model", binary, "--llama2c-output-model", gguf])
+    run([os.path.join(qc, "quant-export-gguf"), os.path.join(d, "m.mlir"), "-o", gguf])
     imat = os.path.join(d, "llama.imatrix")
     run([os.path.join(llama, "llama-imatrix"), "-m", gguf, "-f", cal_txt, "-c", str(CTX), "-t", threads,
          "-o", imat], check=False)
@@ -191,12 +200,32 @@ def bench_llama(name, binary, tokenizer, cal_txt, eval_txt, d, rows):
             rows.append(dict(system="llama.cpp", family="llama.cpp" + (" imatrix" if with_imat else ""),
                              label=t + (" +imatrix" if with_imat else ""), bpw=b_all, bpw_lin=b_lin,
                              ppl=ppl, note=None if ppl else "llama-perplexity failed"))
-    return base_llama
+    return base_llama, imat
+
+
+def ggml_budget(d, cal_txt, eval_txt, imat, target, rows):
+    """A budget of ggml types on llama-imatrix's file, scored by llama.cpp."""
+    tag = "ggml-%.3f" % target
+    q, arch = os.path.join(d, tag + ".mlir"), os.path.join(d, tag + ".safetensors")
+    qc_opt(os.path.join(d, "m.mlir"), q,
+           "--qc-quantize-pipeline=target-bpw=%g candidates=%s method=imatrix imatrix=%s calib=%s "
+           "ctx=%d out=%s" % (target, GGML_CANDIDATES, imat, cal_txt, CTX, arch))
+    gguf = os.path.join(d, tag + ".gguf")
+    run([os.path.join(qc, "quant-export-gguf"), q, "-o", gguf])
+    b_all, b_lin = gguf_bpw(gguf)
+    ppl = llama_ppl(gguf, eval_txt)
+    rows.append(dict(system="qc -> llama.cpp", family="qc ggml budget (llama.cpp runs it)",
+                     label="qc ggml-only budget %.3f +imatrix" % target, bpw=b_all, bpw_lin=b_lin,
+                     ppl=ppl, qc_ppl=qc_ppl(arch, eval_txt), note=None if ppl else "llama-perplexity failed"))
 
 
 def bench_all(name, binary, tokenizer, strip):
     base, cal_txt, eval_txt, d, rows, qc_config = bench(name, binary, tokenizer, strip)
-    base_llama = bench_llama(name, binary, tokenizer, cal_txt, eval_txt, d, rows)
+    base_llama, imat = bench_llama(name, cal_txt, eval_txt, d, rows)
+    if os.path.exists(imat):
+        for target in sorted({round(r["bpw"] - 0.0005, 3) for r in rows
+                              if r["system"] == "llama.cpp" and r["bpw"] and "Q4_K_M" in r["label"]}):
+            ggml_budget(d, cal_txt, eval_txt, imat, target, rows)
     # Budget mixes at round sizes and at every size llama.cpp reached.
     sizes = {2.5, 3.0, 3.5, 4.0, 4.5, 5.0}
     sizes |= {round(r["bpw"] - 0.0005, 3) for r in rows if r["system"] == "llama.cpp" and r["bpw"]}
@@ -212,15 +241,20 @@ def report(name, base, base_llama, rows):
         ref = base if r["system"] == "qc" else base_llama
         r["err"] = r["ppl"] / ref - 1 if r.get("ppl") and ref else None
     lines = ["# Quantization error against bits per weight: %s" % name, "",
-             "Error = PPL(Q)/PPL(float) - 1 on the evaluation text (last 60%% of the TinyStories "
-             "excerpt), ctx %d; calibration (imatrix, X^T X) on the first 40%%. Float PPL: qc %.4f, "
-             "llama.cpp %s. bpw over all tensors and over linear weights only, counted the same way "
-             "for both (tensor bytes / weights)." % (CTX, base, "%.4f" % base_llama if base_llama else "n/a"),
+             "Error = PPL(Q)/PPL(float) - 1 on independent text (the first %d characters of "
+             "tinystories-eval.txt), ctx %d; calibration (imatrix, X^T X, llama-imatrix) on "
+             "tinystories-valid-excerpt.txt. llama.cpp quantizes the tied F32 GGUF quant-export-gguf "
+             "writes. Float PPL: qc %.4f, llama.cpp %s. bpw over all tensors and over linear weights "
+             "only, counted the same way for both (tensor bytes / weights). \"qc ggml-only budget\" "
+             "rows: qc's budget over ggml types on llama-imatrix's file, exported as GGUF and scored "
+             "by llama-perplexity (qc's own perplexity of the same weights in brackets)."
+             % (EVAL_CHARS, CTX, base, "%.4f" % base_llama if base_llama else "n/a"),
              "", "| system | configuration | bpw (all) | bpw (linear) | PPL | error |", "|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["system"], r["bpw"] or 99)):
         f = lambda v, fmt: fmt % v if v is not None else "n/a"
         lines.append("| %s | %s | %s | %s | %s | %s |" % (
-            r["system"], r["label"], f(r["bpw"], "%.3f"), f(r["bpw_lin"], "%.3f"), f(r.get("ppl"), "%.4f"),
+            r["system"], r["label"], f(r["bpw"], "%.3f"), f(r["bpw_lin"], "%.3f"),
+            f(r.get("ppl"), "%.4f") + (" (qc %.4f)" % r["qc_ppl"] if r.get("qc_ppl") else ""),
             f(r.get("err"), "%.4f") + (" (%s)" % r["note"] if r.get("note") else "")))
     # Targets.
     qcr = [r for r in rows if r["system"] == "qc" and r["err"] is not None]
@@ -242,6 +276,14 @@ def report(name, base, base_llama, rows):
                      "(target <= 0.5): %s" % (r["bpw"], r["label"], best_ll, best["err"], best["label"],
                                                best["bpw"], best["err"] / best_ll if best_ll > 0 else 0,
                                                "met" if best["err"] <= 0.5 * best_ll else "NOT met"))
+    for g in (r for r in rows if r["system"] == "qc -> llama.cpp" and r["err"] is not None):
+        mix = next((x for x in ll if x["label"] == "Q4_K_M +imatrix"), None)
+        if mix:
+            lines.append("- qc's ggml-only budget in llama.cpp (%.3f bpw) error %.4f vs llama-quantize "
+                         "Q4_K_M +imatrix (%.3f bpw) %.4f: ratio %.2f; llama-perplexity vs qc on the "
+                         "same file: %+.3f%%" % (g["bpw"], g["err"], mix["bpw"], mix["err"],
+                                                  g["err"] / mix["err"] if mix["err"] > 0 else 0,
+                                                  100 * (g["ppl"] / g["qc_ppl"] - 1)))
     t2 = next((r for r in qcr if r["label"] == "qc ternary d=2"), None)
     if t2:
         near = [x for x in ll if x["bpw"] >= t2["bpw"] - 1e-9]

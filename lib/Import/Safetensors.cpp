@@ -15,6 +15,14 @@ namespace qc::model {
 
 namespace {
 
+/// A JSON number as a person wrote it: 70000, not 70000.000000.
+std::string shortNumber(double v) {
+  std::ostringstream os;
+  os.precision(17);
+  os << v;
+  return os.str();
+}
+
 std::string readText(const std::string &path) {
   std::ifstream f(path, std::ios::binary);
   if (!f)
@@ -406,7 +414,7 @@ Vocabulary readTokenizerJson(const std::string &path, int64_t vocabSize) {
   auto place = [&](const std::string &text, double idNum, TokenType t) {
     if (idNum < 0 || idNum >= double(vocabSize) || idNum != std::floor(idNum))
       throw FormatError(path + ": token '" + text + "' has id " +
-                        std::to_string(idNum) + " outside the vocabulary of " +
+                        shortNumber(idNum) + " outside the vocabulary of " +
                         std::to_string(vocabSize));
     size_t id = size_t(idNum);
     v.tokens[id] = text;
