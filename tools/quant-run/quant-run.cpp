@@ -413,11 +413,16 @@ bool isLinearWeight(const std::string &name) {
 
 int info(const model::Model &m) {
   double bytes = 0, elements = 0, linBytes = 0, linElements = 0;
+  double matBytes = 0, matElements = 0;
   std::map<std::string, int> formats;
   for (const auto &[name, t] : m.tensors) {
     bytes += double(t.bytes.size());
     elements += double(t.numElements());
     formats[t.format]++;
+    if (t.shape.size() == 2) { // what a budget (target-bpw) counts
+      matBytes += double(t.bytes.size());
+      matElements += double(t.numElements());
+    }
     if (isLinearWeight(name)) {
       linBytes += double(t.bytes.size());
       linElements += double(t.numElements());
@@ -430,6 +435,7 @@ int info(const model::Model &m) {
               elements, bytes);
   std::printf("bpw all: %.4f\n", 8 * bytes / elements);
   std::printf("bpw linear: %.4f\n", linElements ? 8 * linBytes / linElements : 0.0);
+  std::printf("bpw matrices: %.4f\n", matElements ? 8 * matBytes / matElements : 0.0);
   for (const auto &[f, n] : formats)
     std::printf("format %s: %d tensors\n", f.c_str(), n);
   return 0;

@@ -407,7 +407,8 @@ struct QCAssignFormatsPass
                          r.param.getName().str().c_str(), r.format.c_str(),
                          r.bits / n, r.error / std::max(r.norm, 1e-30));
     }
-    os << llvm::format("total: %.0f weights, %.3f bits per weight\n", elements,
+    // "bpw matrices", as quant-run info names the same figure.
+    os << llvm::format("total: %.0f weights, %.3f bits per weight (bpw matrices)\n", elements,
                        bits / std::max(elements, 1.0));
   }
 };
