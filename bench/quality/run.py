@@ -203,16 +203,22 @@ def bench_llama(name, cal_txt, eval_txt, d, rows):
     return base_llama, imat
 
 
-def ggml_budget(d, cal_txt, eval_txt, imat, target, rows):
-    """A budget of ggml types on llama-imatrix's file, scored by llama.cpp."""
-    tag = "ggml-%.3f" % target
+def ggml_budget(d, cal_txt, eval_txt, imat, size, rows):
+    """A budget of ggml types on llama-imatrix's file, no larger than a
+    llama.cpp file of `size` bpw (all tensors), scored by llama.cpp."""
+    tag = "ggml-%.3f" % size
     q, arch = os.path.join(d, tag + ".mlir"), os.path.join(d, tag + ".safetensors")
-    qc_opt(os.path.join(d, "m.mlir"), q,
-           "--qc-quantize-pipeline=target-bpw=%g candidates=%s method=imatrix imatrix=%s calib=%s "
-           "ctx=%d out=%s" % (target, GGML_CANDIDATES, imat, cal_txt, CTX, arch))
     gguf = os.path.join(d, tag + ".gguf")
-    run([os.path.join(qc, "quant-export-gguf"), q, "-o", gguf])
-    b_all, b_lin = gguf_bpw(gguf)
+    target = size
+    for _ in range(3):  # the budget counts matrices; norms and the like come on top
+        qc_opt(os.path.join(d, "m.mlir"), q,
+               "--qc-quantize-pipeline=target-bpw=%.4f candidates=%s method=imatrix imatrix=%s "
+               "calib=%s ctx=%d out=%s" % (target, GGML_CANDIDATES, imat, cal_txt, CTX, arch))
+        run([os.path.join(qc, "quant-export-gguf"), q, "-o", gguf])
+        b_all, b_lin = gguf_bpw(gguf)
+        if b_all <= size + 1e-4:
+            break
+        target -= b_all - size
     ppl = llama_ppl(gguf, eval_txt)
     rows.append(dict(system="qc -> llama.cpp", family="qc ggml budget (llama.cpp runs it)",
                      label="qc ggml-only budget %.3f +imatrix" % target, bpw=b_all, bpw_lin=b_lin,
