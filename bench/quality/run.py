@@ -33,7 +33,8 @@ CTX = 256
 EVAL_CHARS = int(os.environ.get("EVAL_CHARS", "24000"))
 # ggml types a budget for llama.cpp may use (those whose blocks do not divide
 # a row are skipped per tensor). Q4_1 / Q5_1 are left out: ik_llama.cpp
-# mis-scores them on these models (llama-perplexity 9.0 on its own Q4_1).
+# multiplies them wrongly on rows of an odd number of blocks (BabyLlama's
+# ffn_down, 352 = 11 x 32: llama-perplexity 9.0 on its own Q4_1 file).
 GGML_CANDIDATES = "Q4_0;Q5_0;Q8_0;IQ4_NL;Q2_K;Q3_K;Q4_K;Q5_K;Q6_K"
 work = tempfile.mkdtemp(prefix="qc-quality-")
 
