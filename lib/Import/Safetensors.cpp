@@ -2,6 +2,7 @@
 #include "qc/Model/Json.h"
 #include "MappedFile.h"
 #include "qc/Model/Archive.h"
+#include "qc/Support/Format.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,14 +15,6 @@
 namespace qc::model {
 
 namespace {
-
-/// A JSON number as a person wrote it: 70000, not 70000.000000.
-std::string shortNumber(double v) {
-  std::ostringstream os;
-  os.precision(17);
-  os << v;
-  return os.str();
-}
 
 std::string readText(const std::string &path) {
   std::ifstream f(path, std::ios::binary);

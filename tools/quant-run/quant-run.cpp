@@ -411,31 +411,35 @@ bool isLinearWeight(const std::string &name) {
          name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
 }
 
-int info(const model::Model &m) {
-  double bytes = 0, elements = 0, linBytes = 0, linElements = 0;
-  double matBytes = 0, matElements = 0;
-  std::map<std::string, int> formats;
-  for (const auto &[name, t] : m.tensors) {
+/// Bytes and weights of a set of tensors, and their bits per weight.
+struct Size {
+  double bytes = 0, elements = 0;
+  void add(const model::Tensor &t) {
     bytes += double(t.bytes.size());
     elements += double(t.numElements());
+  }
+  double bpw() const { return elements ? 8 * bytes / elements : 0.0; }
+};
+
+int info(const model::Model &m) {
+  Size all, linear, matrices;
+  std::map<std::string, int> formats;
+  for (const auto &[name, t] : m.tensors) {
+    all.add(t);
     formats[t.format]++;
-    if (t.shape.size() == 2) { // what a budget (target-bpw) counts
-      matBytes += double(t.bytes.size());
-      matElements += double(t.numElements());
-    }
-    if (isLinearWeight(name)) {
-      linBytes += double(t.bytes.size());
-      linElements += double(t.numElements());
-    }
+    if (t.shape.size() == 2) // what a budget (target-bpw) counts
+      matrices.add(t);
+    if (isLinearWeight(name))
+      linear.add(t);
   }
   std::printf("model: %s, %s, %lld layers, dim %lld\n", m.source.c_str(),
               m.config.arch.c_str(), (long long)m.config.layers,
               (long long)m.config.dim);
   std::printf("tensors: %zu, weights %.0f, bytes %.0f\n", m.tensors.size(),
-              elements, bytes);
-  std::printf("bpw all: %.4f\n", 8 * bytes / elements);
-  std::printf("bpw linear: %.4f\n", linElements ? 8 * linBytes / linElements : 0.0);
-  std::printf("bpw matrices: %.4f\n", matElements ? 8 * matBytes / matElements : 0.0);
+              all.elements, all.bytes);
+  std::printf("bpw all: %.4f\n", all.bpw());
+  std::printf("bpw linear: %.4f\n", linear.bpw());
+  std::printf("bpw matrices: %.4f\n", matrices.bpw());
   for (const auto &[f, n] : formats)
     std::printf("format %s: %d tensors\n", f.c_str(), n);
   return 0;

@@ -5,6 +5,7 @@
 #include "qc/Analysis/Quantize.h"
 #include "qc/Analysis/Sensitivity.h"
 #include "qc/Model/Json.h"
+#include "qc/Support/Format.h"
 
 #include "mlir/IR/Threading.h"
 #include "llvm/Support/Format.h"
@@ -14,7 +15,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cmath>
 #include <set>
 
 namespace mlir::qc {
@@ -59,13 +59,6 @@ bool globMatch(const std::string &pattern, const std::string &text) {
   return p == pattern.size();
 }
 
-/// A number as %g writes it (4, 3.5, -3).
-std::string shortNumber(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%g", v);
-  return text;
-}
-
 struct Row {
   ParamOp param;
   std::string format;
@@ -81,7 +74,7 @@ struct QCAssignFormatsPass
     if (std::isnan(targetBpw) || targetBpw < 0 || targetBpw > 32) {
       module.emitError("target-bpw must be a number of bits per weight in "
                        "(0, 32], got ")
-          << shortNumber(targetBpw);
+          << ::qc::shortNumber(targetBpw);
       return signalPassFailure();
     }
     if (recipe.empty() == (targetBpw <= 0)) {
@@ -388,7 +381,7 @@ struct QCAssignFormatsPass
     }
     if (bits > targetBpw * elements * (1 + 1e-9))
       module.emitWarning("target-bpw=")
-          << shortNumber(targetBpw) << " cannot be met with these candidates: the smallest reach "
+          << ::qc::shortNumber(targetBpw) << " cannot be met with these candidates: the smallest reach "
           << llvm::formatv("{0:F3}", bits / elements).str() << " bits per weight";
     return success();
   }
