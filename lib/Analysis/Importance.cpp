@@ -5,6 +5,7 @@
 #include "qc/Export/GGUFWriter.h"
 #include "qc/Model/Archive.h"
 #include "qc/Reference/Reference.h"
+#include "qc/Support/Memory.h"
 #include "qc/Support/Progress.h"
 #include "qc/Tokenizer/Tokenizer.h"
 
@@ -63,6 +64,17 @@ ImportanceStats calibrate(const model::Model &m, const std::string &text,
   std::vector<std::vector<int32_t>> windowTokens =
       calibrationWindows(m, text, o);
   int64_t windows = int64_t(windowTokens.size());
+  if (o.collectXtX) {
+    // Every product's X^T X in f64 at once: n^2 per weight.
+    double bytes = 0;
+    for (const auto &[name, t] : m.tensors)
+      if (t.shape.size() == 2 &&
+          (name != "token_embd.weight" || m.config.tiedOutput))
+        bytes += 8.0 * double(t.cols()) * double(t.cols());
+    requireMemory(bytes, "X^T X of every weight (xtx=true)",
+                  "GPTQ block by block (qc-quantize method=gptq calib=) "
+                  "holds one block's at a time");
+  }
   ImportanceStats stats;
   stats.chunks = windows;
   InputObserver observe = [&](const std::string &name, const float *x,

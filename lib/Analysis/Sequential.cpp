@@ -293,15 +293,12 @@ void quantizeSequential(const model::Model &m, const std::string &text,
     double window = double(T) * (5 * D + 2 * c.kvDim() + 2 * c.hidden + T);
     double need = 4 * (floats + block + grams + window +
                        2.0 * double(widest) * widest);
-    int64_t available = availableMemoryBytes();
-    if (available > 0 && need > double(available))
-      throw model::FormatError(
-          "GPTQ block by block needs about " + gigabytes(need) +
-          " (hidden states of " + std::to_string(W) + " windows x " +
-          std::to_string(T) + " tokens: " + gigabytes(4 * floats) +
-          "; one block in f32: " + gigabytes(4 * block) + "), " +
-          gigabytes(double(available)) +
-          " is available: use fewer windows (chunks=) or a shorter ctx");
+    requireMemory(need,
+                  "GPTQ block by block (hidden states of " +
+                      std::to_string(W) + " windows x " + std::to_string(T) +
+                      " tokens: " + byteSize(4 * floats) +
+                      "; one block in f32: " + byteSize(4 * block) + ")",
+                  "use fewer windows (chunks=) or a shorter ctx");
   }
   std::vector<uint8_t> packed;
   // Quantizes `name` (if it has a format) with the inputs' X^T X; returns

@@ -1,6 +1,8 @@
 //===- Reference.cpp - f32 transformer forward pass -----------------------===//
 #include "qc/Reference/Reference.h"
 
+#include "qc/Support/Memory.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -62,6 +64,17 @@ FloatModel::FloatModel(const model::Model &m, int64_t context)
     : cfg(m.config) {
   if (context > 0)
     cfg.context = context;
+  double floatCount = 2.0 * double(cfg.layers) * cfg.context * cfg.kvDim();
+  for (const auto &[name, t] : m.tensors)
+    floatCount += double(t.numElements());
+  if (cfg.tiedOutput) // the head is a second copy of the embedding
+    floatCount += double(m.tensor("token_embd.weight").numElements());
+  requireMemory(4 * floatCount,
+                "the f32 reference of this model (every weight dequantized, "
+                "and a KV cache of " +
+                    std::to_string(cfg.context) + " positions)",
+                "run the model quant-compile built instead (quant-run --compiled "
+                "LIB; in the pipeline compiled=LIB kl=false)");
   embedding = floats(m, "token_embd.weight");
   outputNorm = floats(m, "output_norm.weight");
   output = cfg.tiedOutput ? embedding : floats(m, "output.weight");
