@@ -21,10 +21,10 @@
 //===----------------------------------------------------------------------===//
 #include "qc/Analysis/Importance.h"
 #include "qc/Formats/Registry.h"
-#include "qc/Reference/Reference.h"
+#include "qc/Run/Engine.h"
 #include "qc/Support/Flags.h"
+#include "qc/Support/Format.h"
 #include "qc/Tokenizer/Tokenizer.h"
-#include "qc/CompiledLibrary.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -44,6 +44,9 @@ struct Options {
   std::string compiled; // a library quant-compile built
   int64_t tokens = 64, ctx = 256, chunks = 0, threads = 0;
   int64_t pp = 512, tg = 128, repetitions = 3;
+  float temperature = 0, topP = 0.95f; // generate: 0 is greedy
+  int topK = 40;
+  uint64_t seed = 0;
   bool mmap = false; // --compiled runs on the file mapped in place
   bool xtx = false;  // imatrix: also X^T X (a .xtx file beside -o)
   double maxDelta = -1;
@@ -61,6 +64,8 @@ const char *kUsage =
     "  --tokenizer TOK        tokenizer.bin of a llama2.c checkpoint\n"
     "  -p, --prompt TEXT      generate, tokenize: the prompt\n"
     "  -n N                   generate: tokens (default: 64)\n"
+    "  --temp T, --top-k K, --top-p P, --seed S\n"
+    "                         generate: sampling (default: 0 = greedy, 40, 0.95, 0)\n"
     "  -f, --file TEXT        perplexity, kld, imatrix: the text\n"
     "  --ctx N                window of perplexity, kld, imatrix (default: 256)\n"
     "  --chunks N             windows to run (default: 0, all)\n"
@@ -86,6 +91,15 @@ int64_t number(const char *flag, const char *text, int64_t lo, int64_t hi) {
   if (errno || !end || *end || v < lo || v > hi)
     usage(std::string(flag) + " expects an integer in [" + std::to_string(lo) +
           ", " + std::to_string(hi) + "], got '" + text + "'");
+  return v;
+}
+
+double real(const char *flag, const char *text, double lo, double hi) {
+  char *end = nullptr;
+  double v = std::strtod(text, &end);
+  if (!end || end == text || *end || !(v >= lo && v <= hi))
+    usage(std::string(flag) + " expects a number in [" + shortNumber(lo) +
+          ", " + shortNumber(hi) + "], got '" + text + "'");
   return v;
 }
 
@@ -119,14 +133,11 @@ Options parse(int argc, char **argv) {
     else if (a == "--pp") o.pp = number("--pp", value(), 1, 1 << 20);
     else if (a == "--tg") o.tg = number("--tg", value(), 1, 1 << 20);
     else if (a == "-r") o.repetitions = number("-r", value(), 1, 1000);
-    else if (a == "--max-delta") {
-      const char *v = value();
-      char *end = nullptr;
-      o.maxDelta = std::strtod(v, &end);
-      if (!end || *end || !(o.maxDelta >= 0))
-        usage(std::string("--max-delta expects a non-negative number, got '") +
-              v + "'");
-    }
+    else if (a == "--temp") o.temperature = float(real("--temp", value(), 0, 1e6));
+    else if (a == "--top-p") o.topP = float(real("--top-p", value(), 0, 1));
+    else if (a == "--top-k") o.topK = int(number("--top-k", value(), 0, 1 << 30));
+    else if (a == "--seed") o.seed = uint64_t(number("--seed", value(), 0, INT64_MAX));
+    else if (a == "--max-delta") o.maxDelta = real("--max-delta", value(), 0, 1e30);
     else if (a == "-n") o.tokens = number("-n", value(), 0, 1 << 20);
     else if (a == "--ctx") o.ctx = number("--ctx", value(), 2, 1 << 20);
     else if (a == "--chunks") o.chunks = number("--chunks", value(), 0, 1 << 30);
@@ -146,72 +157,18 @@ std::string readFile(const std::string &path) {
   return ss.str();
 }
 
-/// Runs a model: on the float reference, or (--compiled) on the kernels of
-/// a library quant-compile built, through the runtime.
-class Engine {
-public:
-  Engine(const model::Model &m, const Options &o, int64_t context) {
-    if (o.compiled.empty())
-      reference = std::make_unique<FloatModel>(m, context);
-    else
-      compiled = std::make_unique<CompiledLibrary>(
-          o.compiled, o.model, qc_options{int(o.threads), context, o.mmap ? 1 : 0});
-  }
-
-  /// Logits of all `count` tokens, or (all = false) of the last one.
-  void eval(const int32_t *tokens, int64_t count, int64_t pos, float *logits,
-            bool all = true) {
-    if (compiled) {
-      compiled->eval(tokens, count, pos, all, logits);
-      return;
-    }
-    if (all) {
-      reference->forward(tokens, count, pos, logits);
-      return;
-    }
-    int64_t vocab = reference->config().vocab;
-    std::vector<float> every(count * vocab);
-    reference->forward(tokens, count, pos, every.data());
-    std::copy_n(&every[(count - 1) * vocab], vocab, logits);
-  }
-
-  /// Reports every product's input to `observer` from now on.
-  void observe(const InputObserver &observer) {
-    if (reference) {
-      reference->setInputObserver(observer);
-      return;
-    }
-    compiled->observeInputs(observer);
-  }
-
-private:
-  std::unique_ptr<FloatModel> reference;
-  std::unique_ptr<CompiledLibrary> compiled;
-};
+EngineOptions engineOptions(const Options &o) {
+  return {o.compiled, o.model, int(o.threads), o.mmap};
+}
 
 int generate(const model::Model &m, const Options &o) {
-  Tokenizer tok(m.vocab);
-  Engine fm(m, o, m.config.context);
-  std::vector<int32_t> ids = tok.encode(o.prompt, m.vocab.addBos);
-  if (int64_t(ids.size()) + o.tokens > m.config.context)
-    throw model::FormatError("prompt (" + std::to_string(ids.size()) +
-                             " tokens) plus " + std::to_string(o.tokens) +
-                             " new tokens exceed the context of " +
-                             std::to_string(m.config.context));
-  std::vector<float> logits(m.config.vocab);
-  fm.eval(ids.data(), int64_t(ids.size()), 0, logits.data(), false);
-  std::string text = o.prompt;
-  std::printf("%s", text.c_str());
-  const float *last = logits.data();
-  int64_t pos = int64_t(ids.size());
-  for (int64_t i = 0; i < o.tokens; ++i) {
-    int32_t next = int32_t(std::max_element(last, last + m.config.vocab) - last);
-    if (next == m.vocab.eos)
-      break;
-    std::printf("%s", tok.decode(next).c_str());
+  Engine engine(m, engineOptions(o), m.config.context);
+  std::printf("%s", o.prompt.c_str());
+  qc_sampler sampler{o.temperature, o.topK, o.topP, o.seed};
+  qc::generate(m, engine, o.prompt, o.tokens, &sampler, [](const std::string &p) {
+    std::printf("%s", p.c_str());
     std::fflush(stdout);
-    fm.eval(&next, 1, pos++, logits.data(), false);
-  }
+  });
   std::printf("\n");
   return 0;
 }
@@ -225,13 +182,9 @@ PerplexityResult measurePerplexity(const model::Model &m,
                  "quant-run: warning: --ctx %lld exceeds the model's trained "
                  "context of %lld (llama-perplexity allows it too)\n",
                  (long long)ctx, (long long)m.config.context);
-  Engine fm(m, o, std::max(ctx, m.config.context));
+  Engine engine(m, engineOptions(o), std::max(ctx, m.config.context));
   auto start = std::chrono::steady_clock::now();
-  PerplexityResult r = qc::perplexity(
-      ids, ctx, m.config.vocab, m.vocab.addBos ? m.vocab.bos : -1, o.chunks,
-      [] {}, [&](const int32_t *t, int64_t n, int64_t pos, float *l) {
-        fm.eval(t, n, pos, l);
-      });
+  PerplexityResult r = perplexityOf(m, engine, ids, ctx, o.chunks);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                               start)
                     .count();
@@ -244,14 +197,8 @@ PerplexityResult measurePerplexity(const model::Model &m,
 /// fallbacks or unknown: binary data, or text the vocabulary does not know,
 /// which makes any perplexity meaningless.
 std::vector<int32_t> textTokens(const model::Model &m, const Options &o) {
-  Tokenizer tok(m.vocab);
-  std::vector<int32_t> ids = tok.encode(readFile(o.file), m.vocab.addBos);
   size_t unusual = 0;
-  for (int32_t id : ids)
-    if (size_t(id) < m.vocab.types.size() &&
-        (m.vocab.types[size_t(id)] == model::TokenType::Byte ||
-         m.vocab.types[size_t(id)] == model::TokenType::Unknown))
-      ++unusual;
+  std::vector<int32_t> ids = qc::textTokens(m, readFile(o.file), &unusual);
   if (ids.size() >= 16 && 2 * unusual > ids.size())
     std::fprintf(stderr,
                  "quant-run: warning: %s: %zu of its %zu tokens are byte fallbacks "
@@ -296,40 +243,16 @@ int kld(const model::Model &m, const Options &o) {
                              ") differs from the model's (" +
                              std::to_string(m.config.vocab) + ")");
   std::vector<int32_t> ids = textTokens(m, o);
-  int64_t ctx = o.ctx, vocab = m.config.vocab;
-  int64_t chunks = int64_t(ids.size()) / ctx;
-  if (o.chunks > 0)
-    chunks = std::min(chunks, o.chunks);
-  if (chunks == 0)
-    throw model::FormatError("the text has fewer tokens than one window");
-  int64_t context = std::max(ctx, m.config.context);
-  Engine fq(m, o, context);
-  FloatModel fb(base, context);
-  std::vector<float> lq(ctx * vocab), lb(ctx * vocab);
-  double kl = 0, top1 = 0, maxAbs = 0, minCosine = 1;
-  int64_t positions = 0;
-  for (int64_t c = 0; c < chunks; ++c) {
-    std::vector<int32_t> window(ids.begin() + c * ctx,
-                                ids.begin() + (c + 1) * ctx);
-    if (m.vocab.addBos && m.vocab.bos >= 0)
-      window[0] = m.vocab.bos;
-    fq.eval(window.data(), ctx, 0, lq.data());
-    fb.forward(window.data(), ctx, 0, lb.data());
-    int64_t first = ctx / 2, n = ctx - 1 - first;
-    Divergence d = divergence(lb.data() + first * vocab,
-                              lq.data() + first * vocab, n, vocab);
-    kl += d.kl * double(n);
-    top1 += d.top1 * double(n);
-    maxAbs = std::max(maxAbs, d.maxAbs);
-    minCosine = std::min(minCosine, d.minCosine);
-    positions += n;
-  }
-  std::printf("chunks %lld, positions %lld\n", (long long)chunks,
-              (long long)positions);
-  std::printf("mean KLD = %.6f, top-1 agreement = %.2f%%\n",
-              kl / double(positions), 100.0 * top1 / double(positions));
-  std::printf("max |logit difference| = %.6f, min cosine = %.8f\n", maxAbs,
-              minCosine);
+  int64_t context = std::max(o.ctx, m.config.context);
+  Engine engine(m, engineOptions(o), context);
+  Engine baseline(base, EngineOptions{}, context);
+  KldResult r = kldOf(m, engine, baseline, ids, o.ctx, o.chunks);
+  std::printf("chunks %lld, positions %lld\n", (long long)r.chunks,
+              (long long)r.positions);
+  std::printf("mean KLD = %.6f, top-1 agreement = %.2f%%\n", r.kld,
+              100.0 * r.top1);
+  std::printf("max |logit difference| = %.6f, min cosine = %.8f\n", r.maxAbs,
+              r.minCosine);
   return 0;
 }
 
@@ -340,7 +263,7 @@ int bench(const model::Model &m, const Options &o) {
   if (o.compiled.empty())
     usage("bench needs --compiled LIB.so (the float reference is not timed)");
   int64_t need = std::max(o.pp, o.tg) + 1;
-  Engine e(m, o, std::max(m.config.context, need));
+  Engine e(m, engineOptions(o), std::max(m.config.context, need));
   std::vector<int32_t> prompt(o.pp);
   for (int64_t i = 0; i < o.pp; ++i) // arbitrary ids, as llama-bench uses
     prompt[i] = int32_t((i * 7919 + 13) % m.config.vocab);
@@ -382,7 +305,7 @@ int imatrix(const model::Model &m, const Options &o) {
   co.chunks = o.chunks;
   co.collectXtX = o.xtx;
   // On --compiled, the windows run on the generated kernels.
-  Engine engine(m, o, std::max(o.ctx, m.config.context));
+  Engine engine(m, engineOptions(o), std::max(o.ctx, m.config.context));
   std::vector<float> logits;
   ImportanceStats stats =
       calibrate(m, readFile(o.file), co,
