@@ -1,9 +1,12 @@
 //===- ModelToIR.cpp - Build the qc module of a model ---------------------===//
 #include "qc/Import/ModelToIR.h"
 #include "dialects/QC/IR/QCDialect.h"
+#include "qc/Model/Archive.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
 
@@ -156,6 +159,45 @@ OwningOpRef<ModuleOp> buildModule(MLIRContext &context, const model::Model &m,
   context.loadDialect<mlir::qc::QCDialect, func::FuncDialect,
                       arith::ArithDialect>();
   return ModuleBuilder(context, m).build(weightsPath);
+}
+
+std::string defaultWeightsPath(const std::string &mlirPath) {
+  std::string base = mlirPath;
+  if (base.size() > 5 && base.compare(base.size() - 5, 5, ".mlir") == 0)
+    base.resize(base.size() - 5);
+  return base + ".safetensors";
+}
+
+model::Model importModel(const std::string &modelPath,
+                         const std::string &tokenizerPath,
+                         const std::string &mlirPath, std::string weightsPath) {
+  if (weightsPath.empty())
+    weightsPath = defaultWeightsPath(mlirPath);
+  // Mapped: the archive is written tensor by tensor from the source file.
+  model::Model m = model::readModel(modelPath, tokenizerPath,
+                                    /*mapWeights=*/true);
+  model::writeArchive(m, weightsPath);
+  mlir::MLIRContext context;
+  // The IR names the archive relative to the .mlir file when they sit
+  // side by side, so the pair can be moved together.
+  std::string ref = weightsPath;
+  size_t slash = mlirPath.rfind('/');
+  std::string dir =
+      slash == std::string::npos ? "" : mlirPath.substr(0, slash + 1);
+  if (!dir.empty() && ref.compare(0, dir.size(), dir) == 0)
+    ref = ref.substr(dir.size());
+  auto module = buildModule(context, m, ref);
+  if (failed(mlir::verify(*module)))
+    throw model::FormatError("the module built from " + modelPath +
+                             " does not verify");
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module->print(os);
+  if (mlirPath == "-")
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  else
+    model::writeFileAtomically(mlirPath, text);
+  return m;
 }
 
 } // namespace qc

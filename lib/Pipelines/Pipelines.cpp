@@ -46,6 +46,7 @@ void buildQuantizePipeline(mlir::OpPassManager &pm,
   a.targetBpw = o.targetBpw;
   a.candidates = o.candidates;
   a.method = o.method;
+  a.table = o.table;
   if (o.kl)
     a.klText = o.calib; // sensitivity on the calibration text
   pm.addPass(createQCAssignFormats(a));

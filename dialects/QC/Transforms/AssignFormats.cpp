@@ -4,12 +4,14 @@
 #include "qc/Analysis/Allocation.h"
 #include "qc/Analysis/Quantize.h"
 #include "qc/Analysis/Sensitivity.h"
+#include "qc/Model/Archive.h"
 #include "qc/Model/Json.h"
 #include "qc/Support/Format.h"
 
 #include "mlir/IR/Threading.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -95,7 +97,7 @@ struct QCAssignFormatsPass
       return signalPassFailure();
     // Errors of the chosen formats, for the table (budget mode has them).
     for (Row &r : rows) {
-      if (r.norm > 0 || !printTable)
+      if (r.norm > 0 || (!printTable && table.empty()))
         continue;
       FailureOr<std::vector<float>> imp = stats.importance(r.param);
       if (failed(imp))
@@ -106,6 +108,32 @@ struct QCAssignFormatsPass
       r.param->setAttr("qc.format", getFormatAttr(&getContext(), r.format));
     if (printTable)
       print(rows);
+    if (!table.empty() && failed(writeTable(rows)))
+      return signalPassFailure();
+  }
+
+  /// The table as JSON, for scripts (the Python package's qc.quantize).
+  LogicalResult writeTable(MutableArrayRef<Row> rows) {
+    llvm::json::Array out;
+    for (Row &r : rows) {
+      auto shape = getLogicalShape(r.param.getType());
+      double n = double(shape[0]) * double(shape.size() > 1 ? shape[1] : 1);
+      out.push_back(llvm::json::Object{
+          {"name", r.param.getName().str()},
+          {"format", r.format},
+          {"bpw", r.bits / n},
+          {"error", r.error / std::max(r.norm, 1e-30)},
+          {"error_kind", klText.empty() ? "relative output error" : "estimated KL"}});
+    }
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(out))) << "\n";
+    try {
+      model::writeFileAtomically(table, os.str());
+    } catch (const std::exception &e) {
+      return getOperation().emitError("cannot write the table: ") << e.what();
+    }
+    return success();
   }
 
   /// The table's error of the chosen format, on sampled rows.

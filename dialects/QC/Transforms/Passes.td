@@ -117,6 +117,10 @@ def QCAssignFormats : Pass<"qc-assign-formats", "::mlir::ModuleOp"> {
            "ternary, uniform 2-8 bits, Q4_0, Q8_0, Q4_K, Q6_K, F16)">,
     Option<"printTable", "print-table", "bool", "true",
            "print the assignment table to stderr">,
+    Option<"table", "table", "std::string", "\"\"",
+           "also write the table to this file as JSON: one object per "
+           "matrix (name, format, bpw, error, and error_kind: the relative "
+           "output error, or the estimated KL with kl-text)">,
     Option<"sampleWeights", "sample-weights", "int64_t", "65536",
            "weights per tensor the error estimates quantize, in whole rows "
            "(0: all rows)">,

@@ -2,9 +2,14 @@
 #ifndef QC_PIPELINES_PIPELINES_H
 #define QC_PIPELINES_PIPELINES_H
 
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
+
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace qc {
 
@@ -46,6 +51,9 @@ struct QuantizePipelineOptions
                      "float model")};
   Option<std::string> out{*this, "out",
                           llvm::cl::desc("quantized archive to write")};
+  Option<std::string> table{
+      *this, "table",
+      llvm::cl::desc("also write qc-assign-formats' table to this JSON file")};
   Option<bool> pack{*this, "pack", llvm::cl::desc("end with qc-pack"),
                     llvm::cl::init(true)};
 };
@@ -82,6 +90,16 @@ void buildKernelsPipeline(mlir::OpPassManager &pm,
 /// qc-emit-kernel-table.
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,
                               const LowerToLLVMPipelineOptions &options);
+
+/// While alive, sends `context`'s diagnostics to `lines` ("LOCATION:
+/// error: MESSAGE") instead of stderr; does nothing when `lines` is null.
+class DiagnosticLines {
+public:
+  DiagnosticLines(mlir::MLIRContext &context, std::vector<std::string> *lines);
+
+private:
+  std::optional<mlir::ScopedDiagnosticHandler> handler;
+};
 
 /// Adds the qc dialect and every upstream dialect the pipelines produce.
 void registerQCDialects(mlir::DialectRegistry &registry);
