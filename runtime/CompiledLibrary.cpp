@@ -6,13 +6,33 @@
 
 namespace qc {
 
+namespace {
+void *openLibrary(const std::string &path) {
+  std::string file = path.find('/') == std::string::npos ? "./" + path : path;
+  void *handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle)
+    throw std::runtime_error(path + ": " + dlerror());
+  return handle;
+}
+} // namespace
+
+std::string CompiledLibrary::defaultWeights(const std::string &path) {
+  void *handle = openLibrary(path);
+  auto kernels = reinterpret_cast<decltype(&qc_kernels)>(
+      dlsym(handle, "qc_kernels"));
+  std::string weights =
+      kernels && kernels()->weights ? kernels()->weights : "";
+  dlclose(handle);
+  if (!kernels)
+    throw std::runtime_error(path + ": not a library quant-compile built "
+                             "with this runtime (no qc_kernels)");
+  return weights;
+}
+
 CompiledLibrary::CompiledLibrary(const std::string &path,
                                  const std::string &weights,
                                  const qc_options &options) {
-  std::string file = path.find('/') == std::string::npos ? "./" + path : path;
-  handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle)
-    throw std::runtime_error(path + ": " + dlerror());
+  handle = openLibrary(path);
   auto resolve = [&](auto &fn, const char *name) {
     fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
         dlsym(handle, name));
@@ -30,7 +50,8 @@ CompiledLibrary::CompiledLibrary(const std::string &path,
   resolve(api.vocab, "qc_model_vocab");
   resolve(api.observe, "qc_model_observe_inputs");
   char error[1024] = {};
-  model = api.open(weights.c_str(), &options, error, sizeof error);
+  model = api.open(weights.empty() ? nullptr : weights.c_str(), &options,
+                   error, sizeof error);
   if (!model) {
     dlclose(handle);
     throw std::runtime_error(error);

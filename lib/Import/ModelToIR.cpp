@@ -1,5 +1,6 @@
 //===- ModelToIR.cpp - Build the qc module of a model ---------------------===//
 #include "qc/Import/ModelToIR.h"
+#include "qc/Import/ImportModel.h"
 #include "dialects/QC/IR/QCDialect.h"
 #include "qc/Model/Archive.h"
 

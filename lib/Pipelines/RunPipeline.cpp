@@ -23,7 +23,13 @@ DiagnosticLines::DiagnosticLines(mlir::MLIRContext &context,
   handler.emplace(&context, [lines](mlir::Diagnostic &d) {
     std::string line;
     llvm::raw_string_ostream os(line);
-    os << d.getLocation() << ": "
+    // As quant-opt prints them: FILE:LINE:COL, else MLIR's own form.
+    if (auto at = mlir::dyn_cast<mlir::FileLineColLoc>(d.getLocation()))
+      os << at.getFilename().getValue() << ":" << at.getLine() << ":"
+         << at.getColumn();
+    else
+      os << d.getLocation();
+    os << ": "
        << (d.getSeverity() == mlir::DiagnosticSeverity::Error     ? "error"
            : d.getSeverity() == mlir::DiagnosticSeverity::Warning ? "warning"
                                                                   : "note")
@@ -58,8 +64,9 @@ std::string runPipelineOnFile(const std::string &inputMlir,
   mlir::PassManager pm(&context);
   std::string parseError;
   llvm::raw_string_ostream errors(parseError);
-  if (failed(mlir::parsePassPipeline("builtin.module(" + pipeline + ")", pm,
-                                     errors)))
+  // The passes go straight into the module's pass manager (wrapped in
+  // builtin.module(...) they would nest and run on nested modules only).
+  if (failed(mlir::parsePassPipeline(pipeline, pm, errors)))
     return "bad pipeline '" + pipeline + "': " + errors.str();
   if (failed(pm.run(*module)))
     return "the pipeline failed on " + inputMlir;

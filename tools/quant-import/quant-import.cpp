@@ -8,7 +8,7 @@
 // names them with qc.param.
 //
 //===----------------------------------------------------------------------===//
-#include "qc/Import/ModelToIR.h"
+#include "qc/Import/ImportModel.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"

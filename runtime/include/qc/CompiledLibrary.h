@@ -24,6 +24,9 @@ public:
   CompiledLibrary(const std::string &path, const std::string &weights,
                   const qc_options &options);
   ~CompiledLibrary();
+  /// The weights archive the library at `path` loads by default (the one
+  /// it was compiled from). Throws std::runtime_error like the constructor.
+  static std::string defaultWeights(const std::string &path);
   CompiledLibrary(const CompiledLibrary &) = delete;
   CompiledLibrary &operator=(const CompiledLibrary &) = delete;
 
