@@ -27,9 +27,11 @@ DiagnosticLines::DiagnosticLines(mlir::MLIRContext &context,
     if (auto at = mlir::dyn_cast<mlir::FileLineColLoc>(d.getLocation()))
       os << at.getFilename().getValue() << ":" << at.getLine() << ":"
          << at.getColumn();
-    else
+    else if (!mlir::isa<mlir::UnknownLoc>(d.getLocation()))
       os << d.getLocation();
-    os << ": "
+    if (!mlir::isa<mlir::UnknownLoc>(d.getLocation()))
+      os << ": ";
+    os
        << (d.getSeverity() == mlir::DiagnosticSeverity::Error     ? "error"
            : d.getSeverity() == mlir::DiagnosticSeverity::Warning ? "warning"
                                                                   : "note")

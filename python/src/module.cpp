@@ -38,7 +38,8 @@ std::string withDiagnostics(const std::string &fallback,
                             const std::vector<std::string> &diagnostics) {
   std::string message;
   for (const std::string &d : diagnostics)
-    if (d.find(": error: ") != std::string::npos)
+    if (d.compare(0, 7, "error: ") == 0 ||
+        d.find(": error: ") != std::string::npos)
       message += (message.empty() ? "" : "\n") + d;
   return message.empty() ? fallback : message;
 }

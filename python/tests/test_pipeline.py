@@ -1,0 +1,40 @@
+"""quantize -> compile -> load -> generate, end to end on the bundled model."""
+import pytest
+
+import qc
+from conftest import MODEL, TOKENIZER
+
+
+def test_quantize_compile_generate(model, story, tmp_path):
+    out = tmp_path / "q4.mlir"
+    table = qc.quantize(model, out, target_bpw=4, calib=story, ctx=64)
+    assert len(table) == 36  # token_embd and 7 matrices in each of 5 blocks
+    assert {"name", "format", "bpw", "error", "error_kind"} <= set(table[0])
+    assert (tmp_path / "q4.safetensors").is_file()
+    bits = sum(r["bpw"] for r in table)  # every matrix here but the embedding
+    assert 2 < bits / len(table) < 6
+    lib = tmp_path / "q4.so"
+    assert qc.compile(out, lib).endswith("q4.safetensors")
+    q = qc.load(lib)
+    assert q.bits_per_weight() == pytest.approx(4.0, abs=0.01)
+    text = q.generate("Once upon a time", 24)
+    assert len(text) > 20 and "\ufffd" not in text
+    r = q.kld(model, story, ctx=64)
+    assert 0 < r["kld"] < 0.3 and r["top1"] > 0.7
+    # The quantized archive on the float reference: the same weights, so
+    # the compiled kernels (int8 activations) stay close to it, far closer
+    # than to the float model.
+    ref = qc.load(tmp_path / "q4.safetensors")
+    assert q.kld(ref, story, ctx=64)["kld"] < 0.1 * r["kld"]
+
+
+def test_recipe_and_rtn(model, tmp_path):
+    recipe = tmp_path / "r.json"
+    recipe.write_text('{"default": "Q4_0", "token_embd": "Q8_0"}')
+    table = qc.quantize(MODEL, tmp_path / "r.mlir", recipe=recipe, method="rtn",
+                        tokenizer=TOKENIZER)
+    formats = {r["name"]: r["format"] for r in table}
+    assert formats["token_embd.weight"] == "Q8_0"
+    assert formats["blk.0.attn_q.weight"] == "Q4_0"
+    # ffn_down's rows of 172 are no whole number of Q4_0 blocks.
+    assert formats["blk.0.ffn_down.weight"] != "Q4_0"
