@@ -18,15 +18,14 @@ echo "== import: stories260K (llama2.c) -> qc IR + weights archive"
 "$bin/quant-import" "$model/stories260K.bin" --tokenizer "$model/tok512.bin" \
   -o "$out/stories260K.mlir"
 
-# Calibration and evaluation text: ../shared's TinyStories excerpt (first 40%
-# to calibrate, the rest to evaluate) when present, else stories the float
-# model writes itself.
+# Calibration text: ../shared's TinyStories excerpt when present; evaluation
+# text: its independent tinystories-eval.txt (the first 24,000 characters).
+# Without ../shared, stories the float model writes itself.
 text=$root/../shared/data/tinystories-valid-excerpt.txt
-if [ -f "$text" ]; then
-  cut=$(( $(wc -c < "$text") * 2 / 5 ))
-  head -c "$cut" "$text" > "$out/calib.txt"
-  tail -c +$((cut + 1)) "$text" > "$out/eval.txt"
-  source_text="TinyStories excerpt (../shared)"
+if [ -f "$text" ] && [ -f "$root/../shared/data/tinystories-eval.txt" ]; then
+  cp "$text" "$out/calib.txt"
+  head -c 24000 "$root/../shared/data/tinystories-eval.txt" > "$out/eval.txt"
+  source_text="independent TinyStories text (../shared/data/tinystories-eval.txt)"
 else
   for p in "Once upon a time" "Tom and his dog" "The little bird"; do
     "$bin/quant-run" generate -m "$out/stories260K.safetensors" -p "$p" -n 500
@@ -69,3 +68,9 @@ printf '%-10s %10s %7s %8s %10s %8s %12s %12s\n' float "$(info "$f" tensors | se
 printf '%-10s %10s %7s %8s %10s %8s %12s %12s\n' quantized "$(info "$q" tensors | sed 's/.*bytes //')" \
   "$(info "$q" 'bpw all')" "$(ppl "$q" "$out/stories260K.q.so")" ${kl} \
   "$(speed "$q" "$out/stories260K.q.so" pp)" "$(speed "$q" "$out/stories260K.q.so" tg)"
+
+python=${QC_BUILD:-$root/build}/python
+if [ -d "$python/qc" ]; then
+  echo "== Python: python/examples/budgets.py (three budgets, evaluated and plotted)"
+  PYTHONPATH=$python /usr/bin/python3 "$root/python/examples/budgets.py" "$out/python" 2>/dev/null
+fi

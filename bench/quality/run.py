@@ -37,6 +37,9 @@ EVAL_CHARS = int(os.environ.get("EVAL_CHARS", "24000"))
 # ffn_down, 352 = 11 x 32: llama-perplexity 9.0 on its own Q4_1 file).
 GGML_CANDIDATES = "Q4_0;Q5_0;Q8_0;IQ4_NL;Q2_K;Q3_K;Q4_K;Q5_K;Q6_K"
 work = tempfile.mkdtemp(prefix="qc-quality-")
+# The chart comes from the qc package of the same build (<build>/python).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(qc)), "python"))
+from qc import plot as qc_plot  # noqa: E402
 
 
 def run(cmd, check=True):
@@ -301,25 +304,13 @@ def report(name, base, base_llama, rows):
     out = os.path.join(root, "bench", "results", "quality-%s" % name)
     open(out + ".md", "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
+    series = {}
+    for r in rows:
+        if r.get("err") is not None and r["bpw"]:
+            series.setdefault(r["family"], []).append((r["bpw"], r["err"]))
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(8, 5))
-        fams = sorted(set(r["family"] for r in rows if r.get("err") is not None and r["bpw"]))
-        for fam in fams:
-            pts = sorted((r["bpw"], r["err"]) for r in rows
-                         if r["family"] == fam and r["bpw"] and r.get("err") and r["err"] > 0)
-            if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-" if "qc" in fam else "s--", label=fam)
-        ax.set_yscale("log")
-        ax.set_xlabel("bits per weight (all tensors)")
-        ax.set_ylabel("PPL(Q)/PPL(float) - 1")
-        ax.set_title("%s: quantization error vs size" % name)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out + ".png", dpi=110)
+        qc_plot.error_vs_bpw(series, out + ".png", xlabel="bits per weight (all tensors)",
+                             title="%s: quantization error vs size" % name)
     except ImportError:
         print("(no matplotlib: apt-get install python3-matplotlib for the plot)")
 
