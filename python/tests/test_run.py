@@ -74,3 +74,39 @@ def test_kld_of_a_model_against_itself_is_zero(model, story):
     r = model.kld(same, story, ctx=64)
     assert r["kld"] == pytest.approx(0.0, abs=1e-9) and r["top1"] == 1.0
     assert r["positions"] == r["chunks"] * 31
+
+
+def test_kld_gives_quant_runs_figures(model, archive, story, tmp_path):
+    lib = tmp_path / "m.so"
+    qc.compile(archive, lib)  # f16 KV cache, int8-free float kernels
+    out = run(tool("quant-run"), "kld", "-m", str(archive), "--compiled", str(lib),
+              "--baseline", MODEL, "--tokenizer", TOKENIZER, "-f", str(story),
+              "--ctx", "64")
+    kld = float(re.search(r"mean KLD = ([0-9.e-]+)", out).group(1))
+    top1 = float(re.search(r"top-1 agreement = ([0-9.]+)%", out).group(1))
+    r = qc.load(lib).kld(model, story, ctx=64)
+    assert r["kld"] == pytest.approx(kld, abs=1e-6) and r["kld"] > 0
+    assert 100 * r["top1"] == pytest.approx(top1, abs=0.005)
+
+
+def test_long_calls_release_the_gil(model, story):
+    """Another Python thread keeps running while perplexity works."""
+    import threading
+    text = story.read_text()
+    ticks = []
+    done = threading.Event()
+
+    def tick():
+        while not done.is_set():
+            ticks.append(1)
+            done.wait(0.001)
+
+    t = threading.Thread(target=tick)
+    t.start()
+    before = len(ticks)
+    for _ in range(3):
+        model.perplexity(text, ctx=64)
+    during = len(ticks) - before
+    done.set()
+    t.join()
+    assert during > 10
