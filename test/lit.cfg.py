@@ -57,3 +57,18 @@ llama_bin = os.environ.get("QC_LLAMA_CPP_BIN", "")
 if llama_bin and os.path.isfile(os.path.join(llama_bin, "llama-quantize")):
     config.available_features.add("llama-cpp")
     config.substitutions.append(("%llama", os.path.abspath(llama_bin)))
+
+# ONNX Runtime (onnxruntime-node, `npm install --ignore-scripts
+# onnxruntime-node`) runs the ONNX files qc writes when QC_ONNXRUNTIME names
+# the node_modules folder that holds it; such tests are unsupported without.
+ort_modules = os.environ.get("QC_ONNXRUNTIME", "")
+if ort_modules and os.path.isdir(os.path.join(ort_modules, "onnxruntime-node")):
+    config.available_features.add("onnxruntime")
+    config.environment["NODE_PATH"] = os.path.abspath(ort_modules)
+
+# The Python package of this build (<build>/python), for scripts that use
+# qc's codecs (tests/ONNX/reference-graph.py).
+python_package = os.path.join(config.qc_obj_root, "python")
+if os.path.isdir(os.path.join(python_package, "qc")):
+    config.environment["PYTHONPATH"] = python_package
+    config.available_features.add("python-qc")

@@ -25,7 +25,9 @@ static cl::opt<std::string> outputPath("o", cl::desc("output file"),
                                        cl::value_desc("file"), cl::Required,
                                        cl::cat(options));
 static cl::opt<std::string> emit("emit",
-                                 cl::desc("mlir | llvm | obj | lib | exe"),
+                                 cl::desc("mlir | llvm | obj | lib | exe | onnx "
+                                          "(an ONNX graph's MatMul/Gemm "
+                                          "weights as MatMulNBits)"),
                                  cl::init("exe"), cl::cat(options));
 static cl::opt<std::string>
     compileTo("compile-to",
@@ -54,6 +56,13 @@ static cl::opt<std::string>
                          "module's archive, or the model file itself)"),
                 cl::init(""), cl::cat(options));
 
+static cl::opt<std::string>
+    weightFormat("weight-format",
+                 cl::desc("--emit=onnx: the format of the weights (4- or 8-bit "
+                          "blocks MatMulNBits holds: uniform<4,32,sym,f16>, "
+                          "Q4_0, Q8_0, ...)"),
+                 cl::init("uniform<4,32,sym,f16>"), cl::cat(options));
+
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(options);
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
@@ -70,12 +79,18 @@ int main(int argc, char **argv) {
   o.mcpu = mcpu;
   o.weights = weightsPath;
   o.require.assign(require.begin(), require.end());
+  o.weightFormat = weightFormat;
   qc::CompileResult r = qc::compileModel(o);
   if (!r.error.empty()) {
     std::fprintf(stderr, "quant-compile: error: %s\n", r.error.c_str());
     return 1;
   }
-  std::fprintf(stderr, "quant-compile: %s -> %s (weights: %s)\n",
-               inputPath.c_str(), outputPath.c_str(), r.weights.c_str());
+  std::fputs(r.report.c_str(), stderr);
+  if (r.weights.empty())
+    std::fprintf(stderr, "quant-compile: %s -> %s\n", inputPath.c_str(),
+                 outputPath.c_str());
+  else
+    std::fprintf(stderr, "quant-compile: %s -> %s (weights: %s)\n",
+                 inputPath.c_str(), outputPath.c_str(), r.weights.c_str());
   return 0;
 }

@@ -15,7 +15,7 @@ namespace qc {
 struct CompileOptions {
   std::string input;  // a qc module (.mlir) or a model file the runtime reads
   std::string output;
-  std::string emit = "exe";  // mlir | llvm | obj | lib | exe
+  std::string emit = "exe";  // mlir | llvm | obj | lib | exe | onnx
   std::string compileTo;     // stop after: import | kernels | llvm
   std::string target = "native";
   std::string kvType;        // f16 | f32 | q8; empty: the module's
@@ -23,11 +23,14 @@ struct CompileOptions {
   std::string weights;       // loaded by default; empty: the module's
   std::vector<std::string> require; // further CPU features checked at start
   bool progress = true;      // a line per phase on stderr
+  /// --emit=onnx of an ONNX graph: the format of its MatMul/Gemm weights.
+  std::string weightFormat = "uniform<4,32,sym,f16>";
 };
 
 struct CompileResult {
   std::string error;   // empty on success
   std::string weights; // the archive the artifact loads by default
+  std::string report;  // --emit=onnx: one line per weight, and the sizes
 };
 
 /// Compiles `o.input` to `o.output`; the output is written under a
