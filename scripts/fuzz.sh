@@ -11,12 +11,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${QC_BUILD:-$root/build}-fuzz
 seconds=${1:-120}
-targets=(${FUZZ_TARGETS:-gguf llama2c safetensors tokenizer tokenizer-json json attr})
+targets=(${FUZZ_TARGETS:-gguf llama2c safetensors onnx tokenizer tokenizer-json json attr})
 QC_BUILD=$build QC_TARGETS="${targets[*]/%/-fuzzer}" "$root/scripts/build.sh" \
   -DQC_SANITIZE=ON -DQC_FUZZ=ON -DQC_FUZZ_COVERAGE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 run_one() {
   local t=$1 work=$build/fuzz-$1 corpora=("$root/test/fuzz/seeds/$1")
-  case $t in gguf|llama2c|safetensors) corpora+=("$root/test/Import/corpus") ;; esac
+  case $t in gguf|llama2c|safetensors|onnx) corpora+=("$root/test/Import/corpus") ;; esac
   rm -rf "$work" && mkdir -p "$work/found"
   "$build/bin/$t-fuzzer" -max_total_time="$seconds" -runs="${FUZZ_RUNS:--1}" -max_len=65536 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" \

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qc/Compile/Compile.h"
+#include "qc/Export/ONNXModel.h"
 #include "qc/Export/ONNXWeights.h"
 #include "dialects/QC/IR/QCDialect.h"
 #include "dialects/QC/Transforms/WeightArchive.h"
@@ -263,16 +264,13 @@ std::string link(const CompileOptions &o, const std::string &object,
   return {};
 }
 
-/// An ONNX graph to ONNX: its MatMul/Gemm weights to MatMulNBits.
+/// --emit=onnx: an ONNX graph's MatMul/Gemm weights to MatMulNBits, or a
+/// language model (module, archive, model file) as an ONNX graph.
 CompileResult compileOnnx(const CompileOptions &o) {
   CompileResult r;
-  if (o.emit != "onnx" || !llvm::StringRef(o.input).ends_with(".onnx")) {
-    r.error = o.emit == "onnx"
-                  ? "--emit=onnx takes an ONNX graph (.onnx), whose MatMul and "
-                    "Gemm weights it quantizes; a qc module has no ONNX "
-                    "export yet"
-                  : "an ONNX graph compiles to --emit=onnx (weight-only "
-                    "quantization), not --emit=" + o.emit;
+  if (o.emit != "onnx") {
+    r.error = "an ONNX graph compiles to --emit=onnx (weight-only "
+              "quantization), not --emit=" + o.emit;
     return r;
   }
   if (o.output.empty()) {
@@ -280,6 +278,16 @@ CompileResult compileOnnx(const CompileOptions &o) {
     return r;
   }
   try {
+    if (!llvm::StringRef(o.input).ends_with(".onnx")) {
+      model::Model m = model::readModel(o.input, "", /*mapWeights=*/true);
+      OnnxModelReport rep = writeOnnxModel(m, o.output);
+      r.weights = m.source;
+      r.report = llvm::formatv("{0} products in MatMulNBits, {1} in float "
+                               "MatMul: {2} bytes\n",
+                               rep.matMulNBits, rep.floatMatMul, rep.bytes)
+                     .str();
+      return r;
+    }
     OnnxWeightOptions wo;
     wo.format = o.weightFormat;
     OnnxWeightReport rep = quantizeOnnxWeights(o.input, o.output, wo);

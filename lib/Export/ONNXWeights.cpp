@@ -43,6 +43,33 @@ std::string matMulNBitsForm(const std::string &format, int &bits,
   return {};
 }
 
+std::string packMatMulNBits(const formats::Codec &codec, const uint8_t *packed,
+                            int64_t rows, int64_t cols, int bits,
+                            std::string &packedB, std::string &scales) {
+  formats::Layout L = codec.layout();
+  int64_t block = L.blockWeights, blocks = cols / block;
+  int64_t blob = block * bits / 8, offset = int64_t(1) << (bits - 1);
+  packedB.assign(size_t(rows * blocks * blob), '\0');
+  scales.assign(size_t(rows * blocks * 4), '\0');
+  for (int64_t b = 0; b < rows * blocks; ++b) {
+    const uint8_t *src = packed + b * L.blockBytes;
+    float d = formats::readScalar(L.scaleType, src + L.scaleOffset);
+    std::memcpy(&scales[size_t(b * 4)], &d, 4);
+    uint8_t *dst = reinterpret_cast<uint8_t *>(&packedB[size_t(b * blob)]);
+    for (int64_t e = 0; e < block; ++e) {
+      int64_t u = L.codes.read(src, e) - L.zero + offset;
+      if (u < 0 || u >= (int64_t(1) << bits))
+        return "code " + std::to_string(u) + " outside MatMulNBits' " +
+               std::to_string(bits) + " bits";
+      if (bits == 8)
+        dst[e] = uint8_t(u);
+      else
+        dst[e / 2] |= uint8_t(u << (4 * (e % 2)));
+    }
+  }
+  return {};
+}
+
 namespace {
 
 struct Weight {
@@ -80,6 +107,10 @@ std::string weightOf(const onnx::Model &m, const onnx::Node &node, Weight &w) {
     transB = attr("transB", 0) != 0;
   }
   std::vector<float> v = b->floats();
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i]))
+      throw FormatError(b->where + ": value " + std::to_string(i) +
+                        " is not finite (" + std::to_string(v[i]) + ")");
   int64_t d0 = b->dims[0], d1 = b->dims[1];
   w.k = transB ? d1 : d0;
   w.n = transB ? d0 : d1;
@@ -96,10 +127,10 @@ std::string weightOf(const onnx::Model &m, const onnx::Node &node, Weight &w) {
   return {};
 }
 
-/// MatMulNBits' B, scales of `w` in `format`; the relative error.
+/// `w` in `codec`'s format (rows padded to whole blocks) as MatMulNBits'
+/// B and scales; the relative error.
 double pack(const Weight &w, const formats::Codec &codec, int bits,
             int64_t block, std::string &packedB, std::string &scales) {
-  formats::Layout L = codec.layout();
   int64_t blocks = (w.k + block - 1) / block, cols = blocks * block;
   std::vector<float> padded(size_t(w.n * cols), 0.0f);
   for (int64_t r = 0; r < w.n; ++r)
@@ -109,36 +140,17 @@ double pack(const Weight &w, const formats::Codec &codec, int bits,
   std::string why = codec.quantize(padded.data(), w.n, cols, nullptr, q.data());
   if (!why.empty())
     throw FormatError(w.node->describe() + ": " + why);
-  int64_t blob = block * bits / 8;
-  packedB.assign(size_t(w.n * blocks * blob), '\0');
-  scales.assign(size_t(w.n * blocks * 4), '\0');
-  int64_t offset = int64_t(1) << (bits - 1);
+  why = packMatMulNBits(codec, q.data(), w.n, cols, bits, packedB, scales);
+  if (!why.empty())
+    throw FormatError(w.node->describe() + ": " + why);
+  std::vector<float> back(padded.size());
+  codec.dequantize(q.data(), w.n, cols, back.data());
   double err = 0, norm = 0;
   for (int64_t r = 0; r < w.n; ++r)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const uint8_t *src = q.data() + (r * blocks + b) * L.blockBytes;
-      float d = formats::readScalar(L.scaleType, src + L.scaleOffset);
-      std::memcpy(&scales[size_t((r * blocks + b) * 4)], &d, 4);
-      uint8_t *dst =
-          reinterpret_cast<uint8_t *>(&packedB[size_t((r * blocks + b) * blob)]);
-      for (int64_t e = 0; e < block; ++e) {
-        int64_t u = L.codes.read(src, e) - L.zero + offset;
-        if (u < 0 || u >= (int64_t(1) << bits))
-          throw FormatError(w.node->describe() + ": code " + std::to_string(u) +
-                            " outside MatMulNBits' " + std::to_string(bits) +
-                            " bits");
-        if (bits == 8)
-          dst[e] = uint8_t(u);
-        else
-          dst[e / 2] |= uint8_t(u << (4 * (e % 2)));
-        int64_t kk = b * block + e;
-        if (kk < w.k) {
-          double x = w.rowsNK[size_t(r * w.k + kk)];
-          double y = double(d) * double(u - offset);
-          err += (x - y) * (x - y);
-          norm += x * x;
-        }
-      }
+    for (int64_t kk = 0; kk < w.k; ++kk) {
+      double x = w.rowsNK[size_t(r * w.k + kk)], y = back[size_t(r * cols + kk)];
+      err += (x - y) * (x - y);
+      norm += x * x;
     }
   return norm > 0 ? err / norm : 0.0;
 }

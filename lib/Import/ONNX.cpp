@@ -492,6 +492,51 @@ std::string intAttribute(const std::string &name, int64_t v) {
   return a;
 }
 
+std::string intsAttribute(const std::string &name,
+                          const std::vector<int64_t> &v) {
+  std::string a;
+  putBytes(a, field::AttrName, name);
+  for (int64_t x : v)
+    putInt(a, field::AttrInts, x);
+  putInt(a, field::AttrType, 7); // INTS
+  return a;
+}
+
+std::string floatAttribute(const std::string &name, float v) {
+  std::string a;
+  putBytes(a, field::AttrName, name);
+  putTag(a, field::AttrF, 5);
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  for (int i = 0; i < 4; ++i)
+    a.push_back(char(bits >> (8 * i)));
+  putInt(a, field::AttrType, 1); // FLOAT
+  return a;
+}
+
+std::string valueInfo(const std::string &name, int32_t elemType,
+                      const std::vector<int64_t> &dims,
+                      const std::string &dimName) {
+  std::string shape;
+  for (int64_t d : dims) {
+    std::string dim;
+    if (d < 0)
+      putBytes(dim, 2, dimName); // dim_param
+    else
+      putInt(dim, 1, d); // dim_value
+    putBytes(shape, 1, dim);
+  }
+  std::string tensorType;
+  putInt(tensorType, 1, elemType);
+  putBytes(tensorType, 2, shape);
+  std::string type;
+  putBytes(type, 1, tensorType); // TypeProto.tensor_type
+  std::string v;
+  putBytes(v, 1, name);
+  putBytes(v, 2, type);
+  return v;
+}
+
 std::string nodeProto(const std::string &name, const std::string &opType,
                       const std::string &domain,
                       const std::vector<std::string> &inputs,

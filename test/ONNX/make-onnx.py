@@ -119,6 +119,15 @@ write("external.onnx", model(graph(tensor("W1", [64, 128], external=("weights.bi
 write("x.f32", struct.pack("<256f", *[rng.gauss(0, 1) for _ in range(256)]))
 for name, values in list(W.items()) + [("C2", C2)]:  # for reference-graph.py
     write("w-%s.f32" % name, struct.pack("<%df" % len(values), *values))
+# A fuzzing seed small enough for -max_len: X[1,8] x W[8,16] (initializer)
+# -> Gemm with a Constant B[4,16], transB.
+small = [node("MatMul", ["X", "W"], ["h"], "mm"),
+         node("Constant", [], ["B"], "bconst",
+              attr_tensor("value", tensor("B", [4, 16], [0.5] * 64))),
+         node("Gemm", ["h", "B"], ["Y"], "gemm", attr_int("transB", 1))]
+write("seed.onnx", model(b"".join(s(1, n) for n in small) + s(2, "seed") +
+                         s(5, tensor("W", [8, 16], [0.25] * 128)) +
+                         s(11, value_info("X", [1, 8])) + s(12, value_info("Y", [1, 4]))))
 # Hostile.
 write("truncated.onnx", good[: len(good) // 2])
 write("missing-external.onnx", model(graph(tensor("W1", [64, 128], external=("absent.bin", 0, len(w1))))))
@@ -129,3 +138,5 @@ write("wrong-dims.onnx", model(graph(w1_dims=(64, 129))))
 write("endless-varint.onnx", i(1, 8) + b"\x10" + b"\xff" * 12)
 write("long-length.onnx", i(1, 8) + s(7, b"")[:1] + varint(1 << 40) + b"\0" * 8)
 write("no-graph.onnx", i(1, 8) + s(2, "qc-test"))
+nan = struct.pack("<%df" % (64 * 128), *([0.5] * 100 + [float("nan")] + [0.5] * (64 * 128 - 101)))
+write("nan-weight.onnx", model(graph(tensor("W1", [64, 128], raw=nan))))

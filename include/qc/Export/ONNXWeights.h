@@ -46,6 +46,17 @@ OnnxWeightReport quantizeOnnxWeights(const std::string &input,
 std::string matMulNBitsForm(const std::string &format, int &bits,
                             int64_t &block);
 
+namespace formats {
+class Codec;
+}
+/// Re-packs `rows` x `cols` weights stored by `codec` (a format with a
+/// MatMulNBits form of `bits`) as MatMulNBits' B ([rows, blocks, block *
+/// bits / 8]) and f32 scales ([rows * blocks]); the reason when a code
+/// falls outside, else empty.
+std::string packMatMulNBits(const formats::Codec &codec, const uint8_t *packed,
+                            int64_t rows, int64_t cols, int bits,
+                            std::string &packedB, std::string &scales);
+
 } // namespace qc
 
 #endif // QC_EXPORT_ONNXWEIGHTS_H

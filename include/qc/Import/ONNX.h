@@ -100,6 +100,13 @@ std::string nodeProto(const std::string &name, const std::string &opType,
                       const std::vector<std::string> &outputs,
                       const std::vector<std::string> &attributes);
 std::string intAttribute(const std::string &name, int64_t v);
+std::string intsAttribute(const std::string &name,
+                          const std::vector<int64_t> &v);
+std::string floatAttribute(const std::string &name, float v);
+/// A ValueInfoProto of a tensor; a dimension < 0 is the symbolic `dimName`.
+std::string valueInfo(const std::string &name, int32_t elemType,
+                      const std::vector<int64_t> &dims,
+                      const std::string &dimName);
 
 } // namespace qc::onnx
 
