@@ -3,7 +3,6 @@
 #include "qc/Export/ONNXWeights.h"
 #include "qc/Formats/Registry.h"
 #include "qc/Import/ONNX.h"
-#include "qc/Model/Archive.h"
 
 #include <cmath>
 #include <cstring>
@@ -258,19 +257,9 @@ OnnxModelReport writeOnnxModel(const model::Model &m, const std::string &path) {
   onnx::putInt(model, 1, 8); // ir_version
   onnx::putBytes(model, 2, "qc");
   onnx::putBytes(model, 7, graph);
-  for (auto [domain, version] :
-       {std::pair<const char *, int64_t>{"", 17}, {"com.microsoft", 1}}) {
-    std::string opset;
-    onnx::putBytes(opset, 1, domain);
-    onnx::putInt(opset, 2, version);
-    onnx::putBytes(model, 8, opset);
-  }
-  if (model.size() > 0x7fffffffu)
-    throw FormatError(path + ": the ONNX model would be " +
-                      std::to_string(model.size()) +
-                      " bytes, past protobuf's 2 GB (external data is not "
-                      "written yet)");
-  model::writeFileAtomically(path, model);
+  onnx::putBytes(model, 8, onnx::opsetImport("", 17));
+  onnx::putBytes(model, 8, onnx::opsetImport("com.microsoft", 1));
+  onnx::writeModelFile(path, model);
   OnnxModelReport r = e.g.report;
   r.bytes = model.size();
   return r;

@@ -2,7 +2,6 @@
 #include "qc/Export/ONNXWeights.h"
 #include "qc/Formats/Registry.h"
 #include "qc/Import/ONNX.h"
-#include "qc/Model/Archive.h"
 #include "qc/Model/Model.h"
 
 #include <cmath>
@@ -256,21 +255,12 @@ OnnxWeightReport quantizeOnnxWeights(const std::string &input,
     else
       model.append(f.whole);
   }
-  if (!hasMs) {
-    std::string opset;
-    onnx::putBytes(opset, 1, "com.microsoft");
-    onnx::putInt(opset, 2, 1);
-    onnx::putBytes(model, 8, opset);
-  }
-  if (model.size() > 0x7fffffffu)
-    throw FormatError(output + ": the quantized model would be " +
-                      std::to_string(model.size()) +
-                      " bytes, past protobuf's 2 GB (external data is not "
-                      "written yet)");
+  if (!hasMs)
+    onnx::putBytes(model, 8, onnx::opsetImport("com.microsoft", 1));
   for (const onnx::Field &f : m.fields)
     report.bytesIn += f.whole.size();
   report.bytesOut = model.size();
-  model::writeFileAtomically(output, model);
+  onnx::writeModelFile(output, model);
   return report;
 }
 

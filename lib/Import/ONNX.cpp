@@ -2,6 +2,7 @@
 #include "qc/Import/ONNX.h"
 #include "MappedFile.h"
 #include "qc/Formats/Half.h"
+#include "qc/Model/Archive.h"
 
 #include <cstring>
 #include <limits>
@@ -471,6 +472,22 @@ void putBytes(std::string &out, uint32_t number, std::string_view bytes) {
 void putInt(std::string &out, uint32_t number, int64_t v) {
   putTag(out, number, 0);
   putVarint(out, uint64_t(v));
+}
+
+std::string opsetImport(const std::string &domain, int64_t version) {
+  std::string opset;
+  putBytes(opset, field::OpsetDomain, domain);
+  putInt(opset, field::OpsetVersion, version);
+  return opset;
+}
+
+void writeModelFile(const std::string &path, const std::string &model) {
+  if (model.size() > 0x7fffffffu)
+    throw FormatError(path + ": the ONNX model would be " +
+                      std::to_string(model.size()) +
+                      " bytes, past protobuf's 2 GB (external data is not "
+                      "written yet)");
+  model::writeFileAtomically(path, model);
 }
 
 std::string tensorProto(const std::string &name, int32_t dataType,

@@ -395,7 +395,8 @@ PYBIND11_MODULE(_qc, mod) {
       "compile",
       [](const std::string &input, const std::string &output,
          const std::string &emit, const std::string &target,
-         const std::string &kvType, const std::string &weights) {
+         const std::string &kvType, const std::string &weights,
+         const std::string &weightFormat) {
         CompileOptions o;
         o.input = input;
         o.output = output;
@@ -403,6 +404,7 @@ PYBIND11_MODULE(_qc, mod) {
         o.target = target;
         o.kvType = kvType;
         o.weights = weights;
+        o.weightFormat = weightFormat;
         o.progress = false;
         std::vector<std::string> diagnostics;
         CompileResult r;
@@ -415,5 +417,5 @@ PYBIND11_MODULE(_qc, mod) {
         return r.weights;
       },
       py::arg("input"), py::arg("output"), py::arg("emit"), py::arg("target"),
-      py::arg("kv_type"), py::arg("weights"));
+      py::arg("kv_type"), py::arg("weights"), py::arg("weight_format"));
 }

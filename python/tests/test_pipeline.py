@@ -19,6 +19,10 @@ def test_quantize_compile_generate(model, story, tmp_path):
     assert q.bits_per_weight() == pytest.approx(4.0, abs=0.01)
     text = q.generate("Once upon a time", 24)
     assert len(text) > 20 and "\ufffd" not in text
+    # The budget's 3-bit and ternary tensors have no MatMulNBits form.
+    with pytest.raises(qc.Error, match="which has no ONNX form"):
+        qc.compile(out, tmp_path / "q4.onnx", emit="onnx")
+    assert not (tmp_path / "q4.onnx").exists()
     r = q.kld(model, story, ctx=64)
     assert 0 < r["kld"] < 0.3 and r["top1"] > 0.7
     # The quantized archive on the float reference: the same weights, so
@@ -38,3 +42,6 @@ def test_recipe_and_rtn(model, tmp_path):
     assert formats["blk.0.attn_q.weight"] == "Q4_0"
     # ffn_down's rows of 172 are no whole number of Q4_0 blocks.
     assert formats["blk.0.ffn_down.weight"] != "Q4_0"
+    # Q4_0, Q8_0 and float all have an ONNX form (MatMulNBits, MatMul).
+    qc.compile(tmp_path / "r.mlir", tmp_path / "r.onnx", emit="onnx")
+    assert (tmp_path / "r.onnx").stat().st_size > 0

@@ -90,6 +90,12 @@ void putTag(std::string &out, uint32_t number, uint32_t wire);
 void putBytes(std::string &out, uint32_t number, std::string_view bytes);
 void putInt(std::string &out, uint32_t number, int64_t v);
 
+/// An OperatorSetIdProto.
+std::string opsetImport(const std::string &domain, int64_t version);
+/// Writes a ModelProto's bytes to `path` (complete or not at all); refuses
+/// past protobuf's 2 GB.
+void writeModelFile(const std::string &path, const std::string &model);
+
 /// A TensorProto with raw_data.
 std::string tensorProto(const std::string &name, int32_t dataType,
                         const std::vector<int64_t> &dims, std::string_view raw);
