@@ -225,8 +225,14 @@ OnnxWeightReport quantizeOnnxWeights(const std::string &input,
                       "weight to quantize");
   // The graph: kept fields as written, replaced nodes in place, weights no
   // node reads any more dropped, the packed ones appended.
+  // A subgraph (If, Loop, Scan) may read outer initializers by name: with
+  // one, every weight stays.
+  bool subgraphs = false;
+  for (const onnx::Node &node : m.nodes)
+    for (const onnx::Attribute &a : node.attributes)
+      subgraphs |= a.type == 5 || a.type == 10; // GRAPH, GRAPHS
   auto dropped = [&](const std::string &name) {
-    return replacedWeights.count(name) && !used.count(name);
+    return !subgraphs && replacedWeights.count(name) && !used.count(name);
   };
   std::string graph;
   size_t nodeIndex = 0, initIndex = 0;

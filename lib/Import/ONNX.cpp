@@ -34,7 +34,8 @@ enum : uint32_t {
 struct Reader {
   std::string path;
   const char *base; // the file's first byte: offsets in errors
-  std::vector<std::shared_ptr<model::MappedFile>> external;
+  /// External data files mapped so far (their views outlive parsing).
+  mutable std::vector<std::shared_ptr<model::MappedFile>> external;
 
   [[noreturn]] void fail(std::string_view at, const std::string &why) const {
     throw FormatError(path + ": at byte " +
@@ -195,7 +196,7 @@ struct Reader {
                         std::to_string(offset) + ", +" + std::to_string(n) +
                         ") lies outside its " + std::to_string(size) +
                         " bytes");
-    const_cast<Reader *>(this)->external.push_back(mapped);
+    external.push_back(mapped);
     return std::string_view(reinterpret_cast<const char *>(mapped->data()) +
                                 offset,
                             size_t(n));
