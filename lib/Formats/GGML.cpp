@@ -276,7 +276,7 @@ float signedAbsMax(const float *x, int n) {
 
 void qQ4_0(const float *x, uint8_t *b) {
   float d = signedAbsMax(x, 32) / -8.0f;
-  float id = d ? 1.0f / d : 0.0f;
+  float id = inverseScale(d);
   storeU16(b, floatToHalf(d));
   for (int j = 0; j < 16; ++j) {
     uint8_t x0 = std::min<int8_t>(15, int8_t(x[j] * id + 8.5f));
@@ -287,7 +287,7 @@ void qQ4_0(const float *x, uint8_t *b) {
 void qQ4_1(const float *x, uint8_t *b) {
   float lo = *std::min_element(x, x + 32), hi = *std::max_element(x, x + 32);
   float d = (hi - lo) / 15.0f;
-  float id = d ? 1.0f / d : 0.0f;
+  float id = inverseScale(d);
   storeU16(b, floatToHalf(d));
   storeU16(b + 2, floatToHalf(lo));
   for (int j = 0; j < 16; ++j) {
@@ -298,7 +298,7 @@ void qQ4_1(const float *x, uint8_t *b) {
 }
 void qQ5_0(const float *x, uint8_t *b) {
   float d = signedAbsMax(x, 32) / -16.0f;
-  float id = d ? 1.0f / d : 0.0f;
+  float id = inverseScale(d);
   storeU16(b, floatToHalf(d));
   uint32_t qh = 0;
   for (int j = 0; j < 16; ++j) {
@@ -313,7 +313,7 @@ void qQ5_0(const float *x, uint8_t *b) {
 void qQ5_1(const float *x, uint8_t *b) {
   float lo = *std::min_element(x, x + 32), hi = *std::max_element(x, x + 32);
   float d = (hi - lo) / 31.0f;
-  float id = d ? 1.0f / d : 0.0f;
+  float id = inverseScale(d);
   storeU16(b, floatToHalf(d));
   storeU16(b + 2, floatToHalf(lo));
   uint32_t qh = 0;
@@ -331,7 +331,7 @@ void qQ8_0(const float *x, uint8_t *b) {
   for (int j = 0; j < 32; ++j)
     amax = std::max(amax, std::fabs(x[j]));
   float d = amax / 127.0f;
-  float id = d ? 1.0f / d : 0.0f;
+  float id = inverseScale(d);
   storeU16(b, floatToHalf(d));
   for (int j = 0; j < 32; ++j)
     b[2 + j] = uint8_t(int8_t(std::roundf(x[j] * id)));

@@ -172,11 +172,11 @@ void quantizeIQ4XSBlock(const float *x, uint8_t *b, const float *importance) {
   std::fill(scalesL, scalesL + 4, 0);
   float d = -maxScale / 32;
   storeU16(b, floatToHalf(d));
-  float id = d ? 1 / d : 0.f;
+  float id = inverseScale(d);
   for (int ib = 0; ib < 8; ++ib) {
     int l = std::max(-32, std::min(31, roundHalfEven(id * scales[ib])));
     float dl = d * l;
-    float idl = dl ? 1 / dl : 0.f;
+    float idl = inverseScale(dl);
     for (int j = 0; j < 32; ++j)
       L[32 * ib + j] = uint8_t(nearestIndex(idl * x[32 * ib + j]));
     l += 32;

@@ -45,6 +45,14 @@ inline float loadScale(ScaleType type, const uint8_t *p) {
   return 0.0f;
 }
 
+/// 1/d, or 0 for d = 0 and for a d so small that 1/d overflows: such a d
+/// stores as a zero scale anyway, so the codes do not matter, and an
+/// infinite 1/d would make them undefined (float to int of inf or NaN).
+inline float inverseScale(float d) {
+  float id = d != 0.0f ? 1.0f / d : 0.0f;
+  return id <= 3.4e38f && id >= -3.4e38f ? id : 0.0f;
+}
+
 } // namespace qc::formats
 
 #endif // QC_LIB_FORMATS_SCALEIO_H

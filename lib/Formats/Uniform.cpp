@@ -101,7 +101,7 @@ public:
   void writeGroup(float d, float m, const int *q, uint8_t *out) const;
   /// The code of w under (d, m).
   int code(float w, float d, float m) const {
-    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    float id = inverseScale(d);
     // Round half to even as nearbyint does, inline: 1.5 * 2^23 added and
     // taken away leaves the nearest integer of anything below 2^22.
     float x = std::clamp((w - m) * id, 0.0f, float(maxCode()));
@@ -132,7 +132,7 @@ private:
   /// Codes for scale d and offset m, and their weighted squared error.
   double assign(const float *w, const float *imp, float d, float m,
                 int *q) const {
-    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    float id = inverseScale(d);
     return imp ? codesAndError<true>(w, imp, d, m, id, q)
                : codesAndError<false>(w, imp, d, m, id, q);
   }

@@ -626,3 +626,25 @@ TEST(FP4, SearchedExponentBeatsTheMaximumRule) {
     ASSERT_LE(std::fabs(v), 12.0f);
   }
 }
+
+// Scales so small that 1/d overflows (the ONNX fuzzer's tiny weights): the
+// codes must not come from an infinite 1/d (undefined float-to-int, caught
+// by the sanitizer build), and the block dequantizes to (near) zero.
+TEST(Codecs, SubnormalBlocksQuantizeToZero) {
+  std::vector<float> w(2 * 256, 1e-39f);
+  w[3] = -2e-39f;
+  for (const char *name : {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "IQ4_NL",
+                           "IQ4_XS", "Q4_K", "Q6_K", "uniform<4,32,sym,f16>",
+                           "uniform<3,32,asym,f16>"}) {
+    std::string why;
+    auto codec = qc::formats::makeCodec(name, why);
+    ASSERT_TRUE(codec) << why;
+    std::vector<uint8_t> packed(size_t(codec->packedBytes(2, 256)));
+    ASSERT_EQ(codec->quantize(w.data(), 2, 256, nullptr, packed.data()), "")
+        << name;
+    std::vector<float> back(w.size());
+    codec->dequantize(packed.data(), 2, 256, back.data());
+    for (float v : back)
+      ASSERT_TRUE(std::isfinite(v) && std::fabs(v) < 1e-30f) << name << " " << v;
+  }
+}
