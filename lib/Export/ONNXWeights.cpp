@@ -81,8 +81,8 @@ struct Weight {
 
 /// The constant B of a MatMul or Gemm as N rows of K, or why not.
 std::string weightOf(const onnx::Model &m, const onnx::Node &node, Weight &w) {
-  if (node.inputs.size() < 2)
-    return "fewer than two inputs";
+  if (node.inputs.size() < 2 || node.outputs.size() != 1)
+    return "not two inputs and one output";
   const onnx::Tensor *b = m.constant(node.inputs[1]);
   if (!b)
     return "its weight '" + node.inputs[1] + "' is not a constant";
@@ -198,7 +198,7 @@ OnnxWeightReport quantizeOnnxWeights(const std::string &input,
                                              {w.n * blocks}, scales));
       return f;
     }();
-    std::string out = node.outputs.at(0);
+    const std::string &out = node.outputs[0];
     std::string product = w.bias ? out + "_qc_nobias" : out;
     std::string nodes;
     onnx::putBytes(
