@@ -30,6 +30,20 @@ enum : uint32_t {
 };
 } // namespace field
 
+/// Reads a varint off the front of `in`; false when it is truncated or
+/// longer than 10 bytes.
+bool takeVarint(std::string_view &in, uint64_t &v) {
+  v = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    uint8_t b = uint8_t(in[0]);
+    in.remove_prefix(1);
+    v |= uint64_t(b & 0x7f) << shift;
+    if (!(b & 0x80))
+      return true;
+  }
+  return false;
+}
+
 /// Parses messages of one file, naming the file and the byte offset.
 struct Reader {
   std::string path;
@@ -45,16 +59,10 @@ struct Reader {
   uint64_t varint(std::string_view &in, std::string_view whole,
                   const char *what) const {
     uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (in.empty())
-        fail(whole, std::string("truncated varint (") + what + ")");
-      uint8_t b = uint8_t(in[0]);
-      in.remove_prefix(1);
-      v |= uint64_t(b & 0x7f) << shift;
-      if (!(b & 0x80))
-        return v;
-    }
-    fail(whole, std::string("varint longer than 10 bytes (") + what + ")");
+    if (!takeVarint(in, v))
+      fail(whole, std::string("truncated varint or one longer than 10 "
+                              "bytes (") + what + ")");
+    return v;
   }
 
   std::vector<Field> message(std::string_view in, const char *what) const {
@@ -341,18 +349,9 @@ std::vector<float> Tensor::floats() const {
     if (f.wire == 2 && halves) {
       std::string_view in = f.bytes;
       while (!in.empty()) {
-        uint64_t v = 0;
-        int shift = 0;
-        while (true) {
-          if (in.empty() || shift > 63)
-            throw FormatError(where + ": bad packed int32_data");
-          uint8_t b = uint8_t(in[0]);
-          in.remove_prefix(1);
-          v |= uint64_t(b & 0x7f) << shift;
-          shift += 7;
-          if (!(b & 0x80))
-            break;
-        }
+        uint64_t v;
+        if (!takeVarint(in, v))
+          throw FormatError(where + ": bad packed int32_data");
         push16(v);
       }
     } else if (f.wire == 2) {
