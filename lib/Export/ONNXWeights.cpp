@@ -86,8 +86,8 @@ std::string weightOf(const onnx::Model &m, const onnx::Node &node, Weight &w) {
   const onnx::Tensor *b = m.constant(node.inputs[1]);
   if (!b)
     return "its weight '" + node.inputs[1] + "' is not a constant";
-  if (b->dims.size() != 2)
-    return "its weight is not a matrix";
+  if (b->dims.size() != 2 || b->dims[0] < 1 || b->dims[1] < 1)
+    return "its weight is not a matrix (two dimensions, neither 0)";
   if (b->dataType != onnx::Float)
     return "its weight is not float32";
   bool transB = false;
