@@ -155,7 +155,7 @@ std::string writeAtomically(
     llvm::function_ref<std::string(llvm::raw_pwrite_stream &)> write) {
   std::string tmp = path + ".tmp";
   llvm::sys::RemoveFileOnSignal(tmp);
-  auto done = llvm::make_scope_exit([&] { llvm::sys::DontRemoveFileOnSignal(tmp); });
+  llvm::scope_exit done([&] { llvm::sys::DontRemoveFileOnSignal(tmp); });
   {
     std::error_code ec;
     llvm::raw_fd_ostream os(tmp, ec, llvm::sys::fs::OF_None);
@@ -231,7 +231,7 @@ std::string link(const CompileOptions &o, const std::string &object,
   const std::string &outputPath = o.output;
   std::string tmp = outputPath + ".tmp";
   llvm::sys::RemoveFileOnSignal(tmp);
-  auto cleanup = llvm::make_scope_exit([&] {
+  llvm::scope_exit cleanup([&] {
     llvm::sys::fs::remove(tmp);
     llvm::sys::DontRemoveFileOnSignal(tmp);
   });
