@@ -3,6 +3,7 @@
 #include "MappedFile.h"
 #include "qc/Formats/Half.h"
 #include "qc/Model/Archive.h"
+#include "qc/Support/Memory.h"
 
 #include <cstring>
 #include <limits>
@@ -103,6 +104,14 @@ struct Reader {
                         " (groups are not ONNX)");
       }
       f.whole = start.substr(0, size_t(in.data() - start.data()));
+      // A field costs 48 bytes here and may take 2 in the file: check the
+      // growth against what this process can hold, every 2^20 fields.
+      if (fields.size() % (size_t(1) << 20) == (size_t(1) << 20) - 1)
+        requireMemory(2.0 * double(fields.size() + 1) * sizeof(Field),
+                      path + ": " + what + " of more than " +
+                          std::to_string(fields.size()) + " fields",
+                      "a real model has far fewer fields; is this an ONNX "
+                      "file?");
       fields.push_back(f);
     }
     return fields;
