@@ -150,9 +150,6 @@ public:
       std::lock_guard<std::mutex> hold(busy);
       std::vector<int32_t> ids = textTokens(m, text);
       tokens = int64_t(ids.size());
-      if (tokens < ctx)
-        fail("the text has " + std::to_string(tokens) +
-             " tokens, fewer than one window of " + std::to_string(ctx));
       r = perplexityOf(m, engineFor(std::max(ctx, m.config.context)), ids,
                        ctx, chunks);
     }
