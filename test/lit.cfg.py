@@ -1,5 +1,6 @@
 # -*- Python -*-
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -72,3 +73,12 @@ python_package = os.path.join(config.qc_obj_root, "python")
 if os.path.isdir(os.path.join(python_package, "qc")):
     config.environment["PYTHONPATH"] = python_package
     config.available_features.add("python-qc")
+
+# PyTorch and the onnx package (Debian's python3-torch, python3-onnx) export
+# the language models test/ONNX imports; such tests are unsupported without.
+try:
+    if subprocess.run([sys.executable, "-c", "import torch, onnx"],
+                      capture_output=True).returncode == 0:
+        config.available_features.add("torch")
+except OSError:
+    pass

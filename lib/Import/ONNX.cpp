@@ -19,7 +19,8 @@ namespace field {
 enum : uint32_t {
   ModelGraph = 7, ModelOpset = 8,
   OpsetDomain = 1, OpsetVersion = 2,
-  GraphNode = 1, GraphInitializer = 5,
+  GraphNode = 1, GraphInitializer = 5, GraphInput = 11, GraphOutput = 12,
+  ValueInfoName = 1,
   NodeInput = 1, NodeOutput = 2, NodeName = 3, NodeOpType = 4,
   NodeAttribute = 5, NodeDomain = 7,
   AttrName = 1, AttrF = 2, AttrI = 3, AttrS = 4, AttrT = 5, AttrInts = 8,
@@ -448,6 +449,14 @@ Model readModel(const std::string &path) {
       if (f.wire != 2)
         r.fail(f.whole, "initializer is not a message");
       m.initializers.push_back(r.tensor(f.bytes, "initializer"));
+    } else if (f.number == field::GraphInput || f.number == field::GraphOutput) {
+      if (f.wire != 2)
+        r.fail(f.whole, "graph input or output is not a message");
+      std::string name;
+      for (const Field &v : r.message(f.bytes, "ValueInfoProto"))
+        if (v.number == field::ValueInfoName)
+          name = r.text(v, "value name");
+      (f.number == field::GraphInput ? m.inputs : m.outputs).push_back(name);
     }
   }
   if (m.nodes.empty())

@@ -1,6 +1,7 @@
 //===- Safetensors.cpp - safetensors reader/writer, Hugging Face models ---===//
 #include "qc/Model/Json.h"
 #include "MappedFile.h"
+#include "RopeOrder.h"
 #include "qc/Model/Archive.h"
 #include "qc/Support/Format.h"
 
@@ -152,26 +153,6 @@ void readSafetensorsFile(const std::string &path,
     if (ranges[i - 1].second > ranges[i].first)
       throw FormatError(path + ": tensor data ranges overlap at data offset " +
                         std::to_string(ranges[i].first));
-}
-
-/// Permutes Q/K rows from Hugging Face's rotate-half layout to GGUF's
-/// interleaved one (as llama.cpp's converter does), so one RoPE serves both.
-/// Rows move as bytes in their stored type (BF16 stays BF16).
-void permuteForRope(Tensor &t, int64_t heads) {
-  int64_t rows = t.shape[0], hd = rows / heads;
-  uint64_t rowBytes = t.size() / uint64_t(rows);
-  std::vector<uint8_t> out(t.size());
-  const uint8_t *in = t.data();
-  for (int64_t h = 0; h < heads; ++h)
-    for (int64_t i = 0; i < hd / 2; ++i)
-      for (int64_t half = 0; half < 2; ++half)
-        std::memcpy(&out[(h * hd + 2 * i + half) * rowBytes],
-                    in + (h * hd + half * hd / 2 + i) * rowBytes, rowBytes);
-  releasePages(t);
-  t.view = nullptr;
-  t.viewSize = 0;
-  t.fileBacked = false;
-  t.bytes = std::move(out);
 }
 
 std::string ggufName(const std::string &hf) {
@@ -384,6 +365,23 @@ Model readQcArchive(const std::string &path, bool mapWeights) {
 }
 
 } // namespace
+
+void permuteForRope(Tensor &t, int64_t heads) {
+  int64_t rows = t.shape[0], hd = rows / heads;
+  uint64_t rowBytes = t.size() / uint64_t(rows);
+  std::vector<uint8_t> out(t.size());
+  const uint8_t *in = t.data();
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t i = 0; i < hd / 2; ++i)
+      for (int64_t half = 0; half < 2; ++half)
+        std::memcpy(&out[(h * hd + 2 * i + half) * rowBytes],
+                    in + (h * hd + half * hd / 2 + i) * rowBytes, rowBytes);
+  releasePages(t);
+  t.view = nullptr;
+  t.viewSize = 0;
+  t.fileBacked = false;
+  t.bytes = std::move(out);
+}
 
 /// A Hugging Face tokenizer.json of type BPE: vocabulary and merges. Byte-
 /// level vocabularies (GPT-2, Qwen2) read as such; byte-fallback ones (Llama)

@@ -147,6 +147,31 @@ static std::string moduleArchive(const std::string &path) {
   return slash == std::string::npos ? archive : path.substr(0, slash + 1) + archive;
 }
 
+/// `m` with the vocabulary of `tokenizerPath`: a GGUF file, a Hugging Face
+/// tokenizer.json or a llama2.c tokenizer.bin; empty: the tokenizer.json
+/// beside `path`, which must exist when the model has no vocabulary.
+static Model withTokenizer(Model m, const std::string &path,
+                           std::string tokenizerPath) {
+  if (tokenizerPath.empty()) {
+    size_t slash = path.rfind('/');
+    tokenizerPath = (slash == std::string::npos ? std::string(".")
+                                                : path.substr(0, slash)) +
+                    "/tokenizer.json";
+    struct stat st;
+    if (::stat(tokenizerPath.c_str(), &st) != 0)
+      throw FormatError(path + ": carries no tokenizer and no tokenizer.json "
+                               "sits beside it; give one (--tokenizer: a "
+                               "tokenizer.json, a llama2.c tokenizer.bin or a "
+                               "GGUF file)");
+  }
+  m.vocab = isGGUF(tokenizerPath) ? readGGUFVocabulary(tokenizerPath)
+            : endsWith(tokenizerPath, ".json")
+                ? readTokenizerJson(tokenizerPath, m.config.vocab)
+                : readLlama2cTokenizer(tokenizerPath, m.config.vocab);
+  m.validate();
+  return m;
+}
+
 Model readModel(const std::string &path, const std::string &tokenizerPath,
                 bool mapWeights) {
   if (endsWith(path, ".mlir"))
@@ -155,6 +180,8 @@ Model readModel(const std::string &path, const std::string &tokenizerPath,
   if (::stat(path.c_str(), &st) != 0)
     throw FormatError(path + ": no such file or directory");
   bool isDir = S_ISDIR(st.st_mode);
+  if (!isDir && endsWith(path, ".onnx"))
+    return withTokenizer(readONNXLanguageModel(path), path, tokenizerPath);
   if (!isDir && !isGGUF(path) && !endsWith(path, ".safetensors") &&
       !endsWith(path, ".json")) {
     if (tokenizerPath.empty())
@@ -164,13 +191,8 @@ Model readModel(const std::string &path, const std::string &tokenizerPath,
     return readLlama2c(path, tokenizerPath);
   }
   Model m = readSelfContained(path, isDir, mapWeights);
-  if (!tokenizerPath.empty()) {
-    // An explicit tokenizer replaces the file's own vocabulary.
-    m.vocab = isGGUF(tokenizerPath)
-                  ? readGGUFVocabulary(tokenizerPath)
-                  : readLlama2cTokenizer(tokenizerPath, m.config.vocab);
-    m.validate();
-  }
+  if (!tokenizerPath.empty()) // replaces the file's own vocabulary
+    m = withTokenizer(std::move(m), path, tokenizerPath);
   return m;
 }
 

@@ -1,5 +1,6 @@
 // libFuzzer target: the ONNX reader (wire format, nodes, attributes,
-// tensors, external data) and the MatMulNBits rewrite of what it read.
+// tensors, external data), the decoder recogniser (quant-import's) and the
+// MatMulNBits rewrite of what it read.
 #include "FuzzInput.h"
 #include "qc/Export/ONNXWeights.h"
 #include "qc/Import/ONNX.h"
@@ -23,6 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           }
   } catch (const qc::model::FormatError &) {
     return 0;
+  }
+  try {
+    qc::model::readONNXLanguageModel(in.path()).validate();
+  } catch (const qc::model::FormatError &) {
   }
   static const std::string out =
       "/tmp/qc-onnx-fuzz-" + std::to_string(getpid()) + ".onnx";

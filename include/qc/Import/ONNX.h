@@ -75,6 +75,7 @@ struct Model {
   std::vector<Field> graphFields; // GraphProto's
   std::vector<Node> nodes;
   std::vector<Tensor> initializers;
+  std::vector<std::string> inputs, outputs; // the graph's, by name
   std::vector<std::pair<std::string, int64_t>> opsets; // domain, version
   /// The initializer, or the value of the Constant node, named `name`.
   const Tensor *constant(const std::string &name) const;

@@ -110,6 +110,10 @@ Model readGGUF(const std::string &path, bool mapWeights = false);
 Vocabulary readGGUFVocabulary(const std::string &path);
 Model readLlama2c(const std::string &path, const std::string &tokenizerPath);
 Model readSafetensorsModel(const std::string &path, bool mapWeights = false);
+/// A Llama or Qwen2 decoder exported by torch.onnx.export, recognised by
+/// its graph's patterns (weights from initializers or external data); no
+/// vocabulary (an ONNX file carries none).
+Model readONNXLanguageModel(const std::string &path);
 /// A Hugging Face tokenizer.json (BPE): byte-level (GPT-2, Llama 3, Qwen2
 /// pre-tokenizers) or byte-fallback SentencePiece-style (Llama 2).
 Vocabulary readTokenizerJson(const std::string &path, int64_t vocabSize);
