@@ -100,9 +100,11 @@ public:
 
   /// The value `v` stands for, past Identity and Cast.
   std::string skip(std::string v) const {
+    // Bounded: a hostile graph may chain Identity nodes in a cycle.
+    size_t steps = 0;
     for (const Node *p = raw(v);
          p && (p->opType == "Identity" || p->opType == "Cast") &&
-         !p->inputs.empty();
+         !p->inputs.empty() && steps++ <= m.nodes.size();
          p = raw(v))
       v = p->inputs[0];
     return v;
@@ -245,6 +247,8 @@ public:
       else if (zeros)
         sinTable = t;
     }
+    if (sinTable && cosTable && sinTable->dims != cosTable->dims)
+      sinTable = nullptr;
     if (freqs.empty() && cosTable) {
       std::vector<float> c = cosTable->floats(), s;
       if (sinTable)
@@ -267,6 +271,9 @@ public:
         freqs.resize(n / 2);
     }
     n = freqs.size();
+    for (double f : freqs)
+      if (!(f > 0 && f <= 4)) // finite, and a rotation per position below pi
+        fail(qk.describe() + ": a rotary frequency of " + std::to_string(f));
     r.headDim = int64_t(2 * n);
     // 1 unless positions are scaled (a table's angles round in f32).
     r.freqScale = std::fabs(freqs[0] - 1) <= 1e-5 ? 1.0f : float(freqs[0]);
@@ -468,6 +475,8 @@ std::optional<Branch> matchAttention(const Graph &g, const Linear &output) {
   if (pIndex < 0)
     return std::nullopt;
   const Node *softmax = g.producer(pv->inputs[pIndex]);
+  if (softmax->inputs.empty())
+    g.fail(softmax->describe() + ": no input");
   if (const onnx::Attribute *axis = softmax->attribute("axis");
       axis && axis->i != -1 && axis->i != 3)
     g.fail(softmax->describe() + ": attention softmax over axis " +
@@ -568,10 +577,13 @@ Model readONNXLanguageModel(const std::string &path) {
   std::vector<Branch> branches;
   std::string x = outputNorm->input;
   const onnx::Tensor *embedding = nullptr;
+  std::set<const Node *> residualAdds; // a hostile graph may be a cycle
   for (;;) {
     const Node *p = g.producer(x);
     if (!p)
       g.fail("the residual stream reaches '" + x + "', which no node computes");
+    if (!residualAdds.insert(p).second)
+      g.fail(p->describe() + ": the residual stream runs in a cycle");
     if (p->opType == "Gather" && p->inputs.size() == 2) {
       embedding = g.constant(p->inputs[0]);
       if (!embedding || embedding->dims.size() != 2 || !g.isInput(p->inputs[1]))
