@@ -280,12 +280,17 @@ CompileResult compileOnnx(const CompileOptions &o) {
   try {
     if (!llvm::StringRef(o.input).ends_with(".onnx")) {
       model::Model m = model::readModel(o.input, "", /*mapWeights=*/true);
-      OnnxModelReport rep = writeOnnxModel(m, o.output);
+      OnnxModelReport rep = writeOnnxModel(m, o.output, o.kvInputs);
       r.weights = m.source;
       r.report = llvm::formatv("{0} products in MatMulNBits, {1} in float "
                                "MatMul: {2} bytes\n",
                                rep.matMulNBits, rep.floatMatMul, rep.bytes)
                      .str();
+      return r;
+    }
+    if (o.kvInputs) {
+      r.error = "--kv-inputs is for a language model qc reads; " + o.input +
+                " is an ONNX graph (its weights are quantized in place)";
       return r;
     }
     OnnxWeightOptions wo;

@@ -59,15 +59,27 @@ private:
 
 class Exporter {
 public:
-  Exporter(const model::Model &m) : m(m), c(m.config) {}
+  Exporter(const model::Model &m, bool kvInputs)
+      : m(m), c(m.config), kvInputs(kvInputs) {}
 
   std::string build() {
     const int64_t D = c.dim, hd = c.headDim();
     ids = "input_ids";
-    // [T] and [T, T] for slicing the position tables and the mask.
+    // The window's positions [start, end) (start: the past's length), for
+    // slicing the position tables and the mask's rows [start, end) and
+    // columns [0, end).
     std::string shape = g.op("Shape", {ids});
-    tLen = g.op("Slice", {shape, g.ints({1}), g.ints({2}), g.ints({0})});
-    tt = g.op("Concat", {tLen, tLen}, {onnx::intAttribute("axis", 0)});
+    std::string tLen = g.op("Slice", {shape, g.ints({1}), g.ints({2}), g.ints({0})});
+    if (kvInputs) {
+      std::string past = g.op("Shape", {pastName(0, "key")});
+      start = g.op("Slice", {past, g.ints({2}), g.ints({3}), g.ints({0})});
+      end = g.op("Add", {start, tLen});
+    } else {
+      start = g.ints({0});
+      end = tLen;
+    }
+    maskStarts = g.op("Concat", {start, g.ints({0})}, {onnx::intAttribute("axis", 0)});
+    maskEnds = g.op("Concat", {end, end}, {onnx::intAttribute("axis", 0)});
     tables(hd);
     std::vector<float> emb = weight("token_embd.weight");
     g.floats("token_embd", {c.vocab, D}, emb.data(), emb.size());
@@ -78,7 +90,7 @@ public:
       std::string q = linear(h, p + "attn_q.weight", p + "attn_q.bias");
       std::string k = linear(h, p + "attn_k.weight", p + "attn_k.bias");
       std::string v = linear(h, p + "attn_v.weight", p + "attn_v.bias");
-      x = g.op("Add", {x, linear(attention(q, k, v), p + "attn_output.weight")});
+      x = g.op("Add", {x, linear(attention(q, k, v, l), p + "attn_output.weight")});
       h = rmsNorm(x, p + "ffn_norm.weight");
       std::string gate = linear(h, p + "ffn_gate.weight");
       std::string up = linear(h, p + "ffn_up.weight");
@@ -92,6 +104,14 @@ public:
   }
 
   GraphBuilder g;
+
+  /// Optimum's names for the cache of layer `l`: [1, kv heads, P, hd].
+  static std::string pastName(int64_t l, const char *kind) {
+    return "past_key_values." + std::to_string(l) + "." + kind;
+  }
+  static std::string presentName(int64_t l, const char *kind) {
+    return "present." + std::to_string(l) + "." + kind;
+  }
 
 private:
   /// The f32 values of a tensor, whatever its format.
@@ -181,7 +201,7 @@ private:
                                             : std::vector<int64_t>{1, -1, 1, half, 1};
     for (auto [table, out] : {std::pair{"rope_cos", &cosT}, {"rope_sin", &sinT}})
       *out = g.op("Reshape",
-                  {g.op("Slice", {table, g.ints({0}), tLen, g.ints({0})}),
+                  {g.op("Slice", {table, start, end, g.ints({0})}),
                    g.ints(shape)});
   }
 
@@ -212,21 +232,27 @@ private:
   }
 
   std::string attention(const std::string &q, const std::string &k,
-                        const std::string &v) {
+                        const std::string &v, int64_t layer) {
     int64_t hd = c.headDim();
-    std::string qh = g.op("Transpose", {rope(q, c.heads)},
-                          {onnx::intsAttribute("perm", {0, 2, 1, 3})});
-    std::string kh = g.op("Transpose", {rope(k, c.kvHeads)},
-                          {onnx::intsAttribute("perm", {0, 2, 3, 1})});
+    auto heads = [&](const std::string &x) { // [1, T, H, hd] -> [1, H, T, hd]
+      return g.op("Transpose", {x}, {onnx::intsAttribute("perm", {0, 2, 1, 3})});
+    };
+    std::string qh = heads(rope(q, c.heads));
+    std::string kh = heads(rope(k, c.kvHeads));
+    std::string vh = heads(g.op("Reshape", {v, g.ints({1, -1, c.kvHeads, hd})}));
+    if (kvInputs) { // the past's keys and values before the window's
+      kh = g.op("Concat", {pastName(layer, "key"), kh},
+                {onnx::intAttribute("axis", 2)}, "", presentName(layer, "key"));
+      vh = g.op("Concat", {pastName(layer, "value"), vh},
+                {onnx::intAttribute("axis", 2)}, "", presentName(layer, "value"));
+    }
+    kh = g.op("Transpose", {kh}, {onnx::intsAttribute("perm", {0, 1, 3, 2})});
     kh = repeatHeads(kh, hd, -1);
-    std::string vh = g.op(
-        "Transpose", {g.op("Reshape", {v, g.ints({1, -1, c.kvHeads, hd})})},
-        {onnx::intsAttribute("perm", {0, 2, 1, 3})});
     vh = repeatHeads(vh, -1, hd);
     std::string scores = g.op("MatMul", {qh, kh});
     scores = g.op("Mul", {scores, g.scalar(1.0f / std::sqrt(float(hd)))});
     std::string mask =
-        g.op("Slice", {"causal_mask", g.ints({0, 0}), tt, g.ints({0, 1})});
+        g.op("Slice", {"causal_mask", maskStarts, maskEnds, g.ints({0, 1})});
     std::string p = g.op("Softmax", {g.op("Add", {scores, mask})},
                          {onnx::intAttribute("axis", -1)});
     std::string o = g.op("Transpose", {g.op("MatMul", {p, vh})},
@@ -236,23 +262,33 @@ private:
 
   const model::Model &m;
   const model::Config &c;
-  std::string ids, tLen, tt, cosT, sinT;
+  bool kvInputs;
+  std::string ids, start, end, maskStarts, maskEnds, cosT, sinT;
 };
 
 } // namespace
 
-OnnxModelReport writeOnnxModel(const model::Model &m, const std::string &path) {
+OnnxModelReport writeOnnxModel(const model::Model &m, const std::string &path,
+                               bool kvInputs) {
   const model::Config &c = m.config;
   if (c.arch != "llama" && c.arch != "qwen2")
     throw FormatError("architecture '" + c.arch + "' has no ONNX export");
-  Exporter e(m);
+  Exporter e(m, kvInputs);
   std::string logits = e.build();
   std::string graph = e.g.nodes;
   onnx::putBytes(graph, 2, "qc");
   graph += e.g.initializers;
   onnx::putBytes(graph, 11, onnx::valueInfo("input_ids", onnx::Int64, {1, -1}, "T"));
+  for (int64_t l = 0; kvInputs && l < c.layers; ++l)
+    for (const char *kind : {"key", "value"})
+      onnx::putBytes(graph, 11, onnx::valueInfo(Exporter::pastName(l, kind), onnx::Float,
+                                                {1, c.kvHeads, -1, c.headDim()}, "P"));
   onnx::putBytes(graph, 12, onnx::valueInfo(logits, onnx::Float,
                                             {1, -1, c.vocab}, "T"));
+  for (int64_t l = 0; kvInputs && l < c.layers; ++l)
+    for (const char *kind : {"key", "value"})
+      onnx::putBytes(graph, 12, onnx::valueInfo(Exporter::presentName(l, kind), onnx::Float,
+                                                {1, c.kvHeads, -1, c.headDim()}, "P+T"));
   std::string model;
   onnx::putInt(model, 1, 8); // ir_version
   onnx::putBytes(model, 2, "qc");

@@ -63,6 +63,13 @@ static cl::opt<std::string>
                           "Q4_0, Q8_0, ...)"),
                  cl::init("uniform<4,32,sym,f16>"), cl::cat(options));
 
+static cl::opt<bool>
+    kvInputs("kv-inputs",
+             cl::desc("--emit=onnx of a language model: past keys/values as "
+                      "inputs and present ones as outputs (generation in "
+                      "ONNX Runtime)"),
+             cl::init(false), cl::cat(options));
+
 int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(options);
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
@@ -80,6 +87,7 @@ int main(int argc, char **argv) {
   o.weights = weightsPath;
   o.require.assign(require.begin(), require.end());
   o.weightFormat = weightFormat;
+  o.kvInputs = kvInputs;
   qc::CompileResult r = qc::compileModel(o);
   if (!r.error.empty()) {
     std::fprintf(stderr, "quant-compile: error: %s\n", r.error.c_str());

@@ -25,6 +25,8 @@ struct CompileOptions {
   bool progress = true;      // a line per phase on stderr
   /// --emit=onnx of an ONNX graph: the format of its MatMul/Gemm weights.
   std::string weightFormat = "uniform<4,32,sym,f16>";
+  /// --emit=onnx of a language model: past keys/values in, present out.
+  bool kvInputs = false;
 };
 
 struct CompileResult {

@@ -22,9 +22,14 @@ struct OnnxModelReport {
   uint64_t bytes = 0;
 };
 
-/// Writes `m` to `path` (complete or not at all). Throws model::FormatError
-/// naming the first tensor whose format has no ONNX form.
-OnnxModelReport writeOnnxModel(const model::Model &m, const std::string &path);
+/// Writes `m` to `path` (complete or not at all): input_ids [1, T] ->
+/// logits [1, T, vocab]; with `kvInputs` also past_key_values.L.key/value
+/// [1, kv heads, P, head dim] in (P may be 0) and present.L.key/value
+/// [1, kv heads, P + T, head dim] out, the window at positions P.. P+T-1.
+/// Throws model::FormatError naming the first tensor whose format has no
+/// ONNX form.
+OnnxModelReport writeOnnxModel(const model::Model &m, const std::string &path,
+                               bool kvInputs = false);
 
 } // namespace qc
 
