@@ -205,20 +205,22 @@ def quantize(model, out, target_bpw=None, recipe=None, method="imatrix",
 
 
 def compile(module, out, emit="lib", target="native", kv_type=None,
-            weights=None, weight_format="uniform<4,32,sym,f16>"):
+            weights=None, weight_format="uniform<4,32,sym,f16>",
+            kv_inputs=False):
     """quant-compile: a qc module (or a model file the runtime reads) to a
     shared library (emit="lib", for qc.load), a program ("exe"), an object
     ("obj"), LLVM IR ("llvm"), the lowered module ("mlir") or ONNX for ONNX
     Runtime ("onnx"; an ONNX graph's MatMul/Gemm weights go to
-    `weight_format`). Returns the weights archive the artifact loads by
-    default (empty for an ONNX graph)."""
+    `weight_format`; a language model takes past keys/values as inputs with
+    `kv_inputs`). Returns the weights archive the artifact loads by default
+    (empty for an ONNX graph)."""
     if emit not in ("lib", "exe", "obj", "llvm", "mlir", "onnx"):
         raise ValueError(f"emit must be lib, exe, obj, llvm, mlir or onnx, "
                          f"got {emit!r}")
     return _qc.compile(_path(module, "module"), _path(out, "out"), emit,
                        str(target), "" if kv_type is None else str(kv_type),
                        "" if weights is None else _path(weights, "weights"),
-                       str(weight_format))
+                       str(weight_format), bool(kv_inputs))
 
 
 def formats():

@@ -393,7 +393,7 @@ PYBIND11_MODULE(_qc, mod) {
       [](const std::string &input, const std::string &output,
          const std::string &emit, const std::string &target,
          const std::string &kvType, const std::string &weights,
-         const std::string &weightFormat) {
+         const std::string &weightFormat, bool kvInputs) {
         CompileOptions o;
         o.input = input;
         o.output = output;
@@ -402,6 +402,7 @@ PYBIND11_MODULE(_qc, mod) {
         o.kvType = kvType;
         o.weights = weights;
         o.weightFormat = weightFormat;
+        o.kvInputs = kvInputs;
         o.progress = false;
         std::vector<std::string> diagnostics;
         CompileResult r;
@@ -414,5 +415,6 @@ PYBIND11_MODULE(_qc, mod) {
         return r.weights;
       },
       py::arg("input"), py::arg("output"), py::arg("emit"), py::arg("target"),
-      py::arg("kv_type"), py::arg("weights"), py::arg("weight_format"));
+      py::arg("kv_type"), py::arg("weights"), py::arg("weight_format"),
+      py::arg("kv_inputs"));
 }

@@ -45,3 +45,18 @@ def test_recipe_and_rtn(model, tmp_path):
     # Q4_0, Q8_0 and float all have an ONNX form (MatMulNBits, MatMul).
     qc.compile(tmp_path / "r.mlir", tmp_path / "r.onnx", emit="onnx")
     assert (tmp_path / "r.onnx").stat().st_size > 0
+
+
+def test_onnx_kv_inputs(archive, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    qc.compile(archive, tmp_path / "kv.onnx", emit="onnx", kv_inputs=True)
+    graph = onnx.load(str(tmp_path / "kv.onnx")).graph
+    inputs = [i.name for i in graph.input]
+    outputs = [o.name for o in graph.output]
+    assert inputs[:3] == ["input_ids", "past_key_values.0.key",
+                          "past_key_values.0.value"]
+    assert len(inputs) == 1 + 2 * 5 and len(outputs) == 1 + 2 * 5
+    assert "present.4.value" in outputs
+    dims = [d.dim_value or d.dim_param
+            for d in graph.input[1].type.tensor_type.shape.dim]
+    assert dims == [1, 4, "P", 8]
