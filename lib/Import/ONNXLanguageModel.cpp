@@ -18,7 +18,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -568,6 +567,8 @@ Model readONNXLanguageModel(const std::string &path) {
   if (!head)
     g.fail(describeProducer(g, logits) + ": the output '" + logits +
            "' is not a product with a constant weight (the language-model head)");
+  if (head->bias)
+    g.fail(head->node->describe() + ": a bias on the language-model head");
   std::optional<Norm> outputNorm = g.rmsNorm(head->input);
   if (!outputNorm)
     g.fail(describeProducer(g, head->input) +
@@ -692,8 +693,6 @@ Model readONNXLanguageModel(const std::string &path) {
                  out.bytes == m.tensors["token_embd.weight"].bytes;
   if (!c.tiedOutput)
     m.tensors["output.weight"] = std::move(out);
-  if (head->bias)
-    g.fail(head->node->describe() + ": a bias on the language-model head");
   // As the safetensors reader does: "llama" rotates pairs everywhere in qc
   // (and in the GGUF files it writes); Qwen2 keeps its halves.
   if (c.arch == "llama" && c.ropeNeox) {
