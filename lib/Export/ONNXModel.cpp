@@ -157,10 +157,7 @@ private:
                "com.microsoft");
       ++g.report.matMulNBits;
     } else if (t.format == "F32" || t.format == "F16" || t.format == "BF16") {
-      std::vector<float> w = t.toFloats(), wt(w.size());
-      for (int64_t r = 0; r < n; ++r)
-        for (int64_t i = 0; i < k; ++i)
-          wt[size_t(i * n + r)] = w[size_t(r * k + i)];
+      std::vector<float> wt = onnx::transposed(t.toFloats(), n, k);
       g.floats(name, {k, n}, wt.data(), wt.size());
       y = g.op("MatMul", {x, name});
       ++g.report.floatMatMul;

@@ -115,14 +115,7 @@ std::string weightOf(const onnx::Model &m, const onnx::Node &node, Weight &w) {
   w.n = transB ? d0 : d1;
   w.node = &node;
   w.input = node.inputs[1];
-  if (transB) {
-    w.rowsNK = std::move(v);
-  } else {
-    w.rowsNK.resize(v.size());
-    for (int64_t kk = 0; kk < w.k; ++kk)
-      for (int64_t nn = 0; nn < w.n; ++nn)
-        w.rowsNK[size_t(nn * w.k + kk)] = v[size_t(kk * w.n + nn)];
-  }
+  w.rowsNK = transB ? std::move(v) : onnx::transposed(v, w.k, w.n);
   return {};
 }
 

@@ -412,6 +412,15 @@ const Tensor *Model::constant(const std::string &name) const {
   return nullptr;
 }
 
+std::vector<float> transposed(const std::vector<float> &m, int64_t rows,
+                              int64_t cols) {
+  std::vector<float> t(m.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      t[size_t(c * rows + r)] = m[size_t(r * cols + c)];
+  return t;
+}
+
 Model readModel(const std::string &path) {
   auto file = std::make_shared<model::MappedFile>(path);
   Reader r{path, reinterpret_cast<const char *>(file->data()), {}};

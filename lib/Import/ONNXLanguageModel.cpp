@@ -544,12 +544,8 @@ Tensor weightTensor(const Graph &g, const std::string &name,
              ") holds a NaN or infinite value");
   if (!transpose)
     return Tensor::fromFloats(name, t.dims, f.data());
-  int64_t rows = t.dims[0], cols = t.dims[1];
-  std::vector<float> out(f.size());
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      out[size_t(c * rows + r)] = f[size_t(r * cols + c)];
-  return Tensor::fromFloats(name, {cols, rows}, out.data());
+  std::vector<float> out = onnx::transposed(f, t.dims[0], t.dims[1]);
+  return Tensor::fromFloats(name, {t.dims[1], t.dims[0]}, out.data());
 }
 
 } // namespace

@@ -81,6 +81,11 @@ struct Model {
   const Tensor *constant(const std::string &name) const;
 };
 
+/// The [cols, rows] transpose of a row-major [rows, cols] matrix: ONNX's
+/// MatMul holds a weight [in, out], qc and MatMulNBits [out, in].
+std::vector<float> transposed(const std::vector<float> &m, int64_t rows,
+                              int64_t cols);
+
 /// Reads `path`; external data files resolve against its directory and may
 /// not leave it. Throws model::FormatError.
 Model readModel(const std::string &path);
