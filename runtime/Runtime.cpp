@@ -211,6 +211,9 @@ struct qc_model {
   /// pool (one barrier for q, k and v).
   void project(std::initializer_list<Product> products, const float *x,
                int64_t T);
+  /// Reports x, the input of `products`, to the observer (if any).
+  void observe(std::initializer_list<Product> products, const float *x,
+               int64_t T);
   /// rms_norm over T rows on the pool.
   void norm(const float *x, const float *w, float *y, int64_t T);
   /// An element-wise kernel over n floats on the pool.
@@ -310,16 +313,22 @@ void qc_model::elementwise(ElementwiseFn fn, float *out, const float *in,
   });
 }
 
+void qc_model::observe(std::initializer_list<Product> products,
+                       const float *x, int64_t T) {
+  if (!observer)
+    return;
+  std::vector<const char *> names;
+  for (const Product &p : products)
+    names.push_back(p.L->tensor->name.c_str());
+  observer(observerUser, names.data(), int(names.size()), x, T,
+           products.begin()->L->cols);
+}
+
 void qc_model::project(std::initializer_list<Product> products,
                        const float *x, int64_t T) {
   int64_t K = products.begin()->L->cols;
   MemRef<const float> in = view(x, T * K);
-  if (observer) {
-    std::vector<const char *> names;
-    for (const Product &p : products)
-      names.push_back(p.L->tensor->name.c_str());
-    observer(observerUser, names.data(), int(names.size()), x, T, K);
-  }
+  observe(products, x, T);
   // x quantized once per activation block the products' kernels take.
   for (int64_t block : {32, 256}) {
     auto quantized = std::find_if(products.begin(), products.end(),
@@ -444,7 +453,10 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
   }
   int64_t first = all ? 0 : T - 1, n = T - first;
   norm(&x[first * D], outputNorm, xn.data(), n);
-  project({{&output, logits}}, xn.data(), n);
+  if (logits)
+    project({{&output, logits}}, xn.data(), n);
+  else // calibration: the head's input, not its vocab-wide product
+    observe({{&output, nullptr}}, xn.data(), n);
 }
 
 extern "C" {

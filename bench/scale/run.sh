@@ -25,9 +25,16 @@ qc=${2:-$root/build/bin}
 arch=${ARCH:-llama-3.2-1b} chunks=${CHUNKS:-100} ctx=${CTX:-512}
 threads=${THREADS:-2} bpw=${BPW:-4.5} method=${METHOD:-imatrix}
 candidates=${CANDIDATES:-"ternary<2,16,27>;uniform<3,32,sym,f16>;uniform<4,32,sym,f16>;uniform<5,32,sym,f16>;uniform<6,32,sym,f16>;Q4_0;Q4_K;Q8_0;F16"}
-text=${TEXT:-$root/../shared/data/wikitext-2-raw-test.txt}
+source_text=${TEXT:-$root/../shared/data/wikitext-2-raw-test.txt}
 work=${WORK:-$(mktemp -d)}
 mkdir -p "$work"
+# Both sides read only the windows' text. llama-imatrix tokenizes all of
+# its input before the first window, which on the synthetic vocabulary
+# (151,936 made-up pieces) takes minutes for the 1.3 MB wikitext and would
+# be timed as calibration. That vocabulary gives about one token a byte:
+# CHUNKS x CTX x 2 bytes hold the windows (both sides check the count).
+text=$work/calibration.txt
+head -c $((chunks * ctx * 2)) "$source_text" > "$text"
 gguf=$work/$arch-f16.gguf
 [ -f "$gguf" ] || /usr/bin/python3 "$root/bench/cpu/make-synthetic-gguf.py" --arch "$arch" -o "$gguf"
 
@@ -47,6 +54,9 @@ step "qc: import" "$qc/quant-import" "$gguf" -o m.mlir
 step "qc: compile float" "$qc/quant-compile" m.mlir --emit=lib -o float.so
 step "qc: calibrate (generated kernels)" "$qc/quant-run" imatrix -m m.safetensors \
   --compiled ./float.so --mmap -t "$threads" -f "$text" --ctx "$ctx" --chunks "$chunks" -o qc.imatrix
+grep -q "$chunks chunks of $ctx tokens" "$work/log" ||
+  { echo "qc calibrated on fewer than $chunks windows:"; tail -3 "$work/log"; exit 1; }
+qc_window=$(awk -v s="${rows[-1]}" -v n="$chunks" 'BEGIN{split(s, f, "|"); printf "%.1f", f[3] / n}')
 step "qc: assign $bpw bpw" "$qc/quant-opt" m.mlir --qc-calibrate="imatrix=qc.imatrix" \
   --qc-assign-formats="target-bpw=$bpw method=imatrix candidates=$candidates print-table=false" -o a.mlir
 if [ "$method" = gptq ]; then
@@ -60,6 +70,9 @@ step "qc: pack" "$qc/quant-opt" q.mlir --qc-pack -o p.mlir
 step "qc: compile quantized" "$qc/quant-compile" p.mlir --emit=lib -o q.so
 step "llama.cpp: llama-imatrix" "$llama/llama-imatrix" -m "$gguf" -f "$text" -c "$ctx" \
   --chunks "$chunks" -t "$threads" -o llama.imatrix
+grep -q "computing over $chunks chunks" "$work/log" ||
+  { echo "llama-imatrix ran fewer than $chunks windows:"; grep -i chunks "$work/log"; exit 1; }
+llama_pass=$(grep -o '[0-9.]* seconds per pass' "$work/log" | head -1 | cut -d' ' -f1)
 step "llama.cpp: llama-quantize Q4_K_M" "$llama/llama-quantize" --imatrix llama.imatrix \
   "$gguf" q4km.gguf Q4_K_M "$threads"
 
@@ -73,7 +86,7 @@ out=$root/bench/results/scale-$arch$([ "$method" = gptq ] && echo -gptq).md
 {
   echo "# Scale: synthetic $arch (F16 GGUF, $(du -mL "$gguf" | cut -f1) MB)"
   echo
-  echo "$chunks windows x $ctx tokens of $(basename "$text"), $threads threads, budget $bpw bpw, method $method."
+  echo "$chunks windows x $ctx tokens of $(basename "$source_text") (its first $((chunks * ctx * 2)) bytes), $threads threads, budget $bpw bpw, method $method."
   echo "Synthetic weights: times and memory only. Peak RSS counts the mapped pages a step touched."
   echo
   echo "| step | wall s | peak RSS MB |"
@@ -82,6 +95,7 @@ out=$root/bench/results/scale-$arch$([ "$method" = gptq ] && echo -gptq).md
   echo
   echo "qc end to end: $qcs s; llama.cpp (imatrix + quantize): $ls s; ratio $(awk -v a="$qcs" -v b="$ls" 'BEGIN{printf "%.2f", a/b}')"
   echo "qc archive: $(du -m q.safetensors | cut -f1) MB; llama.cpp Q4_K_M: $(du -m q4km.gguf | cut -f1) MB"
+  echo "calibration: qc $qc_window s a window (the calibrate step over $chunks, loading included); llama-imatrix $llama_pass s a pass (its first, as it prints it)"
   [ -z "${split:-}" ] || echo "qc's GPTQ step: ${split#gptq: }"
 } > "$out"
 cat "$out"

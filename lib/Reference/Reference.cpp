@@ -170,7 +170,8 @@ void FloatModel::project(const std::string &weight, const float *x,
                          int64_t N, int64_t K) {
   if (observer)
     observer(weight, x, T, K);
-  matmul(x, w.data(), y, T, N, K);
+  if (y)
+    matmul(x, w.data(), y, T, N, K);
 }
 
 void FloatModel::forward(const int32_t *tokens, int64_t T, int64_t pos,

@@ -32,7 +32,7 @@ void Engine::eval(const int32_t *tokens, int64_t count, int64_t pos,
     compiled->eval(tokens, count, pos, all, logits);
     return;
   }
-  if (all) {
+  if (all || !logits) {
     reference->forward(tokens, count, pos, logits);
     return;
   }

@@ -306,14 +306,12 @@ int imatrix(const model::Model &m, const Options &o) {
   co.collectXtX = o.xtx;
   // On --compiled, the windows run on the generated kernels.
   Engine engine(m, engineOptions(o), std::max(o.ctx, m.config.context));
-  std::vector<float> logits;
   ImportanceStats stats =
       calibrate(m, readFile(o.file), co,
                 [&](const int32_t *tokens, int64_t count,
                     const InputObserver &observer) {
                   engine.observe(observer);
-                  logits.resize(size_t(count * m.config.vocab));
-                  engine.eval(tokens, count, 0, logits.data());
+                  engine.eval(tokens, count, 0, nullptr);
                 });
   stats.dataset = o.file;
   writeImatrix(stats, o.output);

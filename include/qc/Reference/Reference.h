@@ -42,7 +42,8 @@ public:
   std::vector<float> &weight(const std::string &name);
   /// Runs `count` tokens at positions pos..pos+count-1 through the model,
   /// appending their keys and values to the cache; writes count x vocab
-  /// logits to `logits`.
+  /// logits to `logits` (null: the head's product is skipped, its input
+  /// still goes to the observer).
   void forward(const int32_t *tokens, int64_t count, int64_t pos,
                float *logits);
 

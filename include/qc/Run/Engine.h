@@ -36,7 +36,7 @@ public:
 
   int64_t context() const { return contextSize; }
   /// Logits of all `count` tokens at positions pos.., or (all = false) of
-  /// the last one.
+  /// the last one; none (null `logits`) where only the observer matters.
   void eval(const int32_t *tokens, int64_t count, int64_t pos, float *logits,
             bool all = true);
   /// Reports every product's input to `observer` from now on.

@@ -77,7 +77,9 @@ int32_t qc_model_eos(const qc_model *model);
 
 /* Runs `count` tokens at positions pos..pos+count-1, appending to the KV
  * cache. Writes count x vocab logits when `all_logits`, else the last
- * token's vocab logits. Returns 0, or -1 with qc_model_error set. */
+ * token's vocab logits. A NULL `logits` skips the output head's product
+ * (its input still goes to the observer): calibration needs no logits.
+ * Returns 0, or -1 with qc_model_error set. */
 int qc_model_eval(qc_model *model, const int32_t *tokens, int64_t count,
                   int64_t pos, int all_logits, float *logits);
 const char *qc_model_error(const qc_model *model);
