@@ -17,6 +17,7 @@
 #include "qc/Tokenizer/Tokenizer.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -163,9 +164,19 @@ struct WeightCopy {
   }
 };
 
+/// Takes a mapped tensor's pages out of the resident set; they come back
+/// from the page cache, or the file, when next read.
+void releasePages(const qc::model::Tensor &t) {
+  static const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = reinterpret_cast<uintptr_t>(t.data()) & ~(page - 1);
+  uintptr_t end = reinterpret_cast<uintptr_t>(t.data()) + t.size();
+  madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+}
+
 struct qc_model {
   qc::model::Model model;
   WeightCopy weightCopy;
+  bool releaseBlocks = false; // qc_options.mmap == 2
   qc::model::Config cfg;
   std::unique_ptr<qc::Tokenizer> tokenizer;
   std::unique_ptr<qc::runtime::ThreadPool> pool;
@@ -450,6 +461,9 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
     elementwise(graph.swiglu, g.data(), u.data(), T * F);
     project({{&L.down, o.data()}}, g.data(), T);
     elementwise(graph.add, x.data(), o.data(), T * D);
+    if (releaseBlocks)
+      for (const Linear *w : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down})
+        releasePages(*w->tensor);
   }
   int64_t first = all ? 0 : T - 1, n = T - first;
   norm(&x[first * D], outputNorm, xn.data(), n);
@@ -457,6 +471,9 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
     project({{&output, logits}}, xn.data(), n);
   else // calibration: the head's input, not its vocab-wide product
     observe({{&output, nullptr}}, xn.data(), n);
+  if (releaseBlocks)
+    for (const qc::model::Tensor *w : {embedding, output.tensor})
+      releasePages(*w);
 }
 
 extern "C" {
@@ -497,6 +514,7 @@ qc_model *qc_model_load(const qc_kernel_table *table, const char *weights,
     const qc_options &opt = options ? *options : defaults;
     if (!opt.mmap)
       m->weightCopy.take(m->model);
+    m->releaseBlocks = opt.mmap == 2;
     if (opt.context > 0) // may exceed the trained context, as llama.cpp's -c
       m->cfg.context = opt.context;
     // More threads than the machine runs at once only take turns.

@@ -70,9 +70,14 @@ void quantizeTensorInto(const model::Tensor &t, const std::string &format,
   if (gptq && !solver->error().empty())
     throw model::FormatError("tensor '" + t.name + "' to " + format + ": " +
                              solver->error());
+  int64_t cores = std::max(1u, std::thread::hardware_concurrency());
   int64_t step = rows;
-  if (codec->headerBytes() == 0 && source->headerBytes() == 0)
+  if (codec->headerBytes() == 0 && source->headerBytes() == 0) {
     step = std::max<int64_t>(1, (int64_t(4) << 20) / std::max<int64_t>(1, cols));
+    // Several chunks a core, so a 4k x 4k tensor keeps every core busy.
+    if (!gptq)
+      step = std::min(step, std::max<int64_t>(1, (rows + 4 * cores - 1) / (4 * cores)));
+  }
   int64_t inRow = source->rowBytes(cols), outRow = codec->rowBytes(cols);
   int64_t chunks = (rows + step - 1) / step;
   // Chunks are independent: the cores take them in turn.
@@ -105,8 +110,7 @@ void quantizeTensorInto(const model::Tensor &t, const std::string &format,
     }
   };
   // GPTQ spreads each chunk over the cores itself.
-  int64_t threads = std::min<int64_t>(
-      gptq ? 1 : chunks, std::max(1u, std::thread::hardware_concurrency()));
+  int64_t threads = std::min<int64_t>(gptq ? 1 : chunks, cores);
   std::vector<std::thread> pool;
   for (int64_t i = 1; i < threads; ++i)
     pool.emplace_back(worker);

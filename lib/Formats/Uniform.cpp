@@ -20,6 +20,42 @@ std::string checkUniformParams(const UniformParams &p) {
 
 namespace {
 
+/// The weighted least-squares fit w ~ d * u + m, u the centred codes, from
+/// its moments under a weighting H: uHu, uH1, 1H1, uHw and 1Hw.
+struct ScaleFit {
+  double uu = 0, u1 = 0, oo = 0, uw = 0, ow = 0;
+  /// Adds the term of H_ij for codes u_i, u_j and weight w_j.
+  void add(double hij, double ui, double uj, double wj) {
+    uu += ui * hij * uj;
+    u1 += ui * hij;
+    oo += hij;
+    uw += ui * hij * wj;
+    ow += hij * wj;
+  }
+  /// d alone (m follows from d) when symmetric, else d and m.
+  bool solve(bool symmetric, float &d, float &m) const {
+    if (symmetric) {
+      if (uu <= 0)
+        return false;
+      d = float(uw / uu);
+      return true;
+    }
+    double det = uu * oo - u1 * u1;
+    if (det <= 0)
+      return false;
+    d = float((oo * uw - u1 * ow) / det);
+    m = float((uu * ow - u1 * uw) / det);
+    return true;
+  }
+  /// The weighted squared error of w ~ d * u + (d * zero + m) from the
+  /// moments, `ww` the weighted sum of w^2.
+  double error(double ww, double d, double m, double zero) const {
+    double c = d * zero + m;
+    return ww - 2 * d * uw - 2 * c * ow + d * d * uu + 2 * d * c * u1 +
+           c * c * oo;
+  }
+};
+
 class UniformCodec final : public Codec {
 public:
   explicit UniformCodec(const UniformParams &p) : p(p) {}
@@ -160,41 +196,42 @@ private:
                   ((acc[4] + acc[5]) + (acc[6] + acc[7])));
   }
 
+  /// Codes for offset m and inverse scale id, and the moments of the fit
+  /// over them that depend on the codes (uu, u1, uw; u = code - zero):
+  /// one pass, in eight float lanes as codesAndError.
+  ScaleFit codesAndMoments(const float *w, const float *imp, float m,
+                           float id, float zero, int *q) const {
+    const float top = float(maxCode());
+    float uu[8] = {}, u1[8] = {}, uw[8] = {};
+    auto lane = [&](int i, int j) {
+      float x = std::min(std::max((w[i] - m) * id, 0.0f), top);
+      float r = (x + 12582912.0f) - 12582912.0f; // nearest, ties to even
+      q[i] = int(r);
+      float u = r - zero, a = imp[i] * u;
+      uu[j] += a * u;
+      u1[j] += a;
+      uw[j] += a * w[i];
+    };
+    int i = 0;
+    for (; i + 8 <= p.group; i += 8)
+      for (int j = 0; j < 8; ++j)
+        lane(i + j, j);
+    for (; i < p.group; ++i)
+      lane(i, i % 8);
+    ScaleFit f;
+    for (int j = 0; j < 8; ++j) {
+      f.uu += uu[j];
+      f.u1 += u1[j];
+      f.uw += uw[j];
+    }
+    return f;
+  }
+
   /// Least squares for w ~ d*q + m under the group's block of H.
   bool refitHessian(const float *w, const double *h, const int *q, float &d,
                     float &m) const;
-  /// Weighted least squares for w ~ d*q + m (m fixed by d when symmetric).
-  bool refit(const float *w, const float *imp, const int *q, float &d,
-             float &m) const;
 
   UniformParams p;
-};
-
-struct ScaleFit {
-  double uu = 0, u1 = 0, oo = 0, uw = 0, ow = 0;
-  /// Adds the term of H_ij for codes u_i, u_j and weight w_j.
-  void add(double hij, double ui, double uj, double wj) {
-    uu += ui * hij * uj;
-    u1 += ui * hij;
-    oo += hij;
-    uw += ui * hij * wj;
-    ow += hij * wj;
-  }
-  /// d alone (m follows from d) when symmetric, else d and m.
-  bool solve(bool symmetric, float &d, float &m) const {
-    if (symmetric) {
-      if (uu <= 0)
-        return false;
-      d = float(uw / uu);
-      return true;
-    }
-    double det = uu * oo - u1 * u1;
-    if (det <= 0)
-      return false;
-    d = float((oo * uw - u1 * ow) / det);
-    m = float((uu * ow - u1 * uw) / det);
-    return true;
-  }
 };
 
 void UniformCodec::chooseParams(const float *w, const float *imp, int *q,
@@ -226,15 +263,28 @@ void UniformCodec::chooseParams(const float *w, const float *imp, int *q,
   for (int i = 0; i < p.group; ++i)
     weight[i] = imp[i] * std::sqrt(sigma2 + w[i] * w[i]);
   best = assign(w, weight.data(), d, m, q);
+  // The moments that do not depend on the codes, and the weighted w^2.
+  double zero = p.symmetric ? double(half) : 0.0, ww = 0, oo = 0, ow = 0;
+  for (int i = 0; i < p.group; ++i) {
+    oo += weight[i];
+    ow += double(weight[i]) * w[i];
+    ww += double(weight[i]) * w[i] * w[i];
+  }
+  // A candidate is one pass: its codes and their moments; the refitted,
+  // stored scale's error follows from the moments (the codes kept, any
+  // codes being a valid encoding).
   std::vector<int> trial(p.group);
   auto consider = [&](float td, float tm) {
-    assign(w, weight.data(), td, tm, trial.data());
+    ScaleFit fit = codesAndMoments(w, weight.data(), tm, inverseScale(td),
+                                   float(zero), trial.data());
+    fit.oo = oo;
+    fit.ow = ow;
     float fd = td, fm = tm;
-    if (!refit(w, weight.data(), trial.data(), fd, fm))
+    if (!fit.solve(p.symmetric, fd, fm))
       return;
     fd = roundScale(p.scale, fd);
     fm = p.symmetric ? -fd * float(half) : roundScale(p.scale, fm);
-    double err = assign(w, weight.data(), fd, fm, trial.data());
+    double err = fit.error(ww, fd, fm, zero);
     if (err < best) {
       best = err;
       d = fd;
@@ -258,15 +308,18 @@ void UniformCodec::chooseParams(const float *w, const float *imp, int *q,
       }
     }
   }
+  // The chosen scale's own nearest codes, where they do better.
+  double rounded = assign(w, weight.data(), d, m, trial.data());
+  if (rounded < best) {
+    best = rounded;
+    std::copy(trial.begin(), trial.end(), q);
+  }
   // Coordinate descent: move single codes by one while that lowers the
   // weighted error under a refitted scale. A move changes three of the
   // least-squares sums, and the error follows from them: O(1) a trial.
-  double zero = p.symmetric ? double(half) : 0.0, ww = 0;
   ScaleFit fit;
-  for (int i = 0; i < p.group; ++i) {
+  for (int i = 0; i < p.group; ++i)
     fit.add(weight[i], q[i] - zero, q[i] - zero, w[i]);
-    ww += double(weight[i]) * w[i] * w[i];
-  }
   for (int pass = 0; pass < 2; ++pass)
     for (int i = 0; i < p.group; ++i)
       for (int delta : {-1, 1}) {
@@ -284,10 +337,7 @@ void UniformCodec::chooseParams(const float *w, const float *imp, int *q,
         fd = roundScale(p.scale, fd);
         fm = p.symmetric ? -fd * float(half) : roundScale(p.scale, fm);
         // Codes stay as chosen here (not re-rounded): the move is the point.
-        // value = fd * u + c with c = fd * zero + fm.
-        double D = fd, c = D * zero + fm;
-        double err = ww - 2 * D * t.uw - 2 * c * t.ow + D * D * t.uu +
-                     2 * D * c * t.u1 + c * c * t.oo;
+        double err = t.error(ww, fd, fm, zero);
         if (err < best) {
           best = err;
           d = fd;
@@ -312,18 +362,6 @@ void UniformCodec::writeGroup(float d, float m, const int *q,
     if (bit % 8 + p.bits > 8)
       codes[bit / 8 + 1] |= uint8_t(v >> 8);
   }
-}
-
-/// The weighted least-squares fit w ~ d * u + m, u the centred codes, from
-/// its moments under a weighting H: uHu, uH1, 1H1, uHw and 1Hw.
-
-bool UniformCodec::refit(const float *w, const float *imp, const int *q,
-                         float &d, float &m) const {
-  double zero = p.symmetric ? double(1 << (p.bits - 1)) : 0.0;
-  ScaleFit f;
-  for (int i = 0; i < p.group; ++i)
-    f.add(imp[i], q[i] - zero, q[i] - zero, w[i]);
-  return f.solve(p.symmetric, d, m);
 }
 
 /// One group's error (w - d q - m)^T H (w - d q - m) and its moves.

@@ -12,7 +12,7 @@ Engine::Engine(const model::Model &m, const EngineOptions &o, int64_t context)
     reference = std::make_unique<FloatModel>(m, context);
   else
     compiled = std::make_unique<CompiledLibrary>(
-        o.compiled, o.weights, qc_options{o.threads, context, o.mmap ? 1 : 0});
+        o.compiled, o.weights, qc_options{o.threads, context, o.mmap ? (o.releaseBlocks ? 2 : 1) : 0});
 }
 
 void Engine::eval(const int32_t *tokens, int64_t count, int64_t pos,

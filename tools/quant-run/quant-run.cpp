@@ -75,7 +75,8 @@ const char *kUsage =
     "                         (default: 512, 128, 3)\n"
     "  -o, --output FILE      imatrix: the file to write\n"
     "  --xtx                  imatrix: also X^T X, beside -o\n"
-    "  --mmap                 --compiled maps the weights in place\n"
+    "  --mmap                 --compiled maps the weights in place (imatrix:\n"
+    "                         one block's pages resident at a time)\n"
     "  -h, --help, --version\n"
     "Options take their value as '--flag value' or '--flag=value'.\n";
 
@@ -305,7 +306,10 @@ int imatrix(const model::Model &m, const Options &o) {
   co.chunks = o.chunks;
   co.collectXtX = o.xtx;
   // On --compiled, the windows run on the generated kernels.
-  Engine engine(m, engineOptions(o), std::max(o.ctx, m.config.context));
+  // Mapped weights are read a block at a time and let go of after it.
+  EngineOptions eo = engineOptions(o);
+  eo.releaseBlocks = true;
+  Engine engine(m, eo, std::max(o.ctx, m.config.context));
   ImportanceStats stats =
       calibrate(m, readFile(o.file), co,
                 [&](const int32_t *tokens, int64_t count,

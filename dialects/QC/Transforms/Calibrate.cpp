@@ -56,7 +56,7 @@ struct QCCalibratePass
           int64_t context = std::max(ctx.getValue(), model->config.context);
           ::qc::CompiledLibrary library(
               compiled, *archive,
-              qc_options{int(threads), context, /*mmap=*/1});
+              qc_options{int(threads), context, /*mmap, a block at a time=*/2});
           stats = ::qc::calibrate(
               *model, *text, options,
               [&](const int32_t *tokens, int64_t count,

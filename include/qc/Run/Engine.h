@@ -25,6 +25,7 @@ struct EngineOptions {
   std::string weights;  // what the library loads (empty: the one it names)
   int threads = 0;      // the library's threads (0: all cores)
   bool mmap = false;    // the library runs on the weights mapped in place
+  bool releaseBlocks = false; // mapped: one block's pages resident at a time
 };
 
 /// Runs a model: on the float reference, or on the kernels of a library

@@ -50,8 +50,11 @@ typedef struct qc_model qc_model;
 typedef struct qc_options {
   int threads;       /* 0: all cores */
   int64_t context;   /* 0: the model's context */
-  int mmap;          /* run on the file mapped in place (less memory, slower:
-                        4 KiB pages) instead of a huge-page copy */
+  int mmap;          /* 1: run on the file mapped in place (less memory,
+                        slower: 4 KiB pages) instead of a huge-page copy;
+                        2: mapped, and each block's pages leave the resident
+                        set once the block ran (one block resident at a
+                        time: calibrating a model larger than memory) */
 } qc_options;
 
 /* Loads `weights` (NULL: the table's own) and binds every weight to a kernel
