@@ -72,7 +72,7 @@ step "llama.cpp: llama-imatrix" "$llama/llama-imatrix" -m "$gguf" -f "$text" -c 
   --chunks "$chunks" -t "$threads" -o llama.imatrix
 grep -q "computing over $chunks chunks" "$work/log" ||
   { echo "llama-imatrix ran fewer than $chunks windows:"; grep -i chunks "$work/log"; exit 1; }
-llama_pass=$(grep -o '[0-9.]* seconds per pass' "$work/log" | head -1 | cut -d' ' -f1)
+llama_pass=$(grep -o '[0-9.]* seconds per pass' "$work/log" | sed -n 1p | cut -d' ' -f1)
 step "llama.cpp: llama-quantize Q4_K_M" "$llama/llama-quantize" --imatrix llama.imatrix \
   "$gguf" q4km.gguf Q4_K_M "$threads"
 
@@ -82,7 +82,9 @@ for r in "${rows[@]}"; do
   case $r in "| qc:"*) qcs=$(awk -v a="$qcs" -v b="$s" 'BEGIN{print a+b}') ;;
              *) ls=$(awk -v a="$ls" -v b="$s" 'BEGIN{print a+b}') ;; esac
 done
-out=$root/bench/results/scale-$arch$([ "$method" = gptq ] && echo -gptq).md
+suffix=""
+[ "$method" = gptq ] && suffix=-gptq
+out=$root/bench/results/scale-$arch$suffix.md
 {
   echo "# Scale: synthetic $arch (F16 GGUF, $(du -mL "$gguf" | cut -f1) MB)"
   echo

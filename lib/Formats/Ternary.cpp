@@ -1,6 +1,7 @@
 //===- Ternary.cpp - Balanced ternary with a log-spaced scale codebook ----===//
 #include "qc/Formats/Codec.h"
 #include "qc/Formats/Registry.h"
+#include "qc/Support/Parallel.h"
 #include "ScaleIO.h"
 
 #include <algorithm>
@@ -91,17 +92,20 @@ public:
     if (!why.empty())
       return why;
     int64_t row = rowBytes(cols);
-    std::vector<int> q(p.group);
-    for (int64_t r = 0; r < rows; ++r) {
-      uint8_t *out = dst + headerBytes() + r * row;
-      for (int64_t c0 = 0; c0 < cols; c0 += p.group, out += blockBytes()) {
-        int64_t n = std::min<int64_t>(p.group, cols - c0);
-        int k = chooseScale(src + r * cols + c0,
-                            importance ? importance + c0 : nullptr, n,
-                            tensorScale, q.data());
-        writeGroup(k, q.data(), out);
+    // The tensor goes whole (its header): its rows go over the cores.
+    parallelRanges(rows, 16, [&](int64_t r0, int64_t r1) {
+      std::vector<int> q(p.group);
+      for (int64_t r = r0; r < r1; ++r) {
+        uint8_t *out = dst + headerBytes() + r * row;
+        for (int64_t c0 = 0; c0 < cols; c0 += p.group, out += blockBytes()) {
+          int64_t n = std::min<int64_t>(p.group, cols - c0);
+          int k = chooseScale(src + r * cols + c0,
+                              importance ? importance + c0 : nullptr, n,
+                              tensorScale, q.data());
+          writeGroup(k, q.data(), out);
+        }
       }
-    }
+    });
     return {};
   }
 
