@@ -116,7 +116,7 @@ ImportanceStats calibrate(const model::Model &m, const std::string &text,
 
 ImportanceStats calibrate(const model::Model &m, const std::string &text,
                           const CalibrationOptions &o) {
-  FloatModel fm(m, std::max(o.ctx, m.config.context));
+  FloatModel fm(m, o.ctx); // a window from position 0
   return calibrate(m, text, o,
                    [&](const int32_t *tokens, int64_t count,
                        const InputObserver &observer) {

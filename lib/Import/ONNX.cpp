@@ -401,15 +401,12 @@ std::string Node::describe() const {
 }
 
 const Tensor *Model::constant(const std::string &name) const {
-  for (const Tensor &t : initializers)
-    if (t.name == name)
-      return &t;
-  for (const Node &n : nodes)
-    if (n.opType == "Constant" && n.domain.empty() && n.outputs.size() == 1 &&
-        n.outputs[0] == name)
-      if (const Attribute *a = n.attribute("value"); a && a->t)
-        return a->t.get();
-  return nullptr;
+  auto it = constants.find(name);
+  if (it == constants.end())
+    return nullptr;
+  if (it->second >= 0)
+    return &initializers[size_t(it->second)];
+  return nodes[size_t(-it->second - 1)].attribute("value")->t.get();
 }
 
 std::vector<float> transposed(const std::vector<float> &m, int64_t rows,
@@ -470,6 +467,15 @@ Model readModel(const std::string &path) {
   }
   if (m.nodes.empty())
     throw FormatError(path + ": the graph has no nodes");
+  // Graph walks ask for constants by name many times: an index, not a scan.
+  for (size_t i = 0; i < m.initializers.size(); ++i)
+    m.constants.emplace(m.initializers[i].name, int64_t(i));
+  for (size_t i = 0; i < m.nodes.size(); ++i) {
+    const Node &n = m.nodes[i];
+    if (n.opType == "Constant" && n.domain.empty() && n.outputs.size() == 1)
+      if (const Attribute *a = n.attribute("value"); a && a->t)
+        m.constants.emplace(n.outputs[0], -int64_t(i) - 1);
+  }
   auto keep = std::make_shared<std::vector<std::shared_ptr<const void>>>();
   keep->push_back(file);
   for (auto &e : r.external)

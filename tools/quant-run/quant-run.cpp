@@ -309,7 +309,9 @@ int imatrix(const model::Model &m, const Options &o) {
   // Mapped weights are read a block at a time and let go of after it.
   EngineOptions eo = engineOptions(o);
   eo.releaseBlocks = true;
-  Engine engine(m, eo, std::max(o.ctx, m.config.context));
+  // Windows start at position 0: a KV cache of one window, not of the
+  // model's whole context (7B: 2 GB of f16 that calibration never reads).
+  Engine engine(m, eo, o.ctx);
   ImportanceStats stats =
       calibrate(m, readFile(o.file), co,
                 [&](const int32_t *tokens, int64_t count,

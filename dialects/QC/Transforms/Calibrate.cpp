@@ -53,7 +53,7 @@ struct QCCalibratePass
         if (compiled.empty()) {
           stats = ::qc::calibrate(*model, *text, options);
         } else {
-          int64_t context = std::max(ctx.getValue(), model->config.context);
+          int64_t context = ctx; // a window from position 0
           ::qc::CompiledLibrary library(
               compiled, *archive,
               qc_options{int(threads), context, /*mmap, a block at a time=*/2});

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace qc::onnx {
@@ -79,6 +80,9 @@ struct Model {
   std::vector<std::pair<std::string, int64_t>> opsets; // domain, version
   /// The initializer, or the value of the Constant node, named `name`.
   const Tensor *constant(const std::string &name) const;
+  /// readModel's index for constant(): an initializer's position, or
+  /// -(i + 1) for nodes[i], a Constant (first of a name wins).
+  std::unordered_map<std::string, int64_t> constants;
 };
 
 /// The [cols, rows] transpose of a row-major [rows, cols] matrix: ONNX's
