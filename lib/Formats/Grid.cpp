@@ -86,20 +86,20 @@ public:
     auto scale = std::make_shared<std::vector<float>>(rows * groups);
     auto codes = std::make_shared<std::vector<uint8_t>>(rows * groups * g);
     gq.group = g;
-    gq.fit = [=, this](int64_t r, int64_t b, const float *w, const float *imp,
+    gq.fit = [=](int64_t r, int64_t b, const float *w, const float *imp,
                        int64_t) {
       int64_t k = r * groups + b;
       (*scale)[k] = fitScale(w, imp);
       std::fill_n(codes->begin() + k * g, g, nearest(0.0f, (*scale)[k]));
     };
-    gq.round = [=, this](int64_t r, int64_t c, float w) {
+    gq.round = [=](int64_t r, int64_t c, float w) {
       int64_t k = r * groups + c / g;
       uint8_t q = nearest(w, (*scale)[k]);
       (*codes)[k * g + c % g] = q;
       return (*scale)[k] * p.values[q];
     };
     int64_t row = rowBytes(cols);
-    gq.finish = [=, this] {
+    gq.finish = [=] {
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t b = 0; b < groups; ++b)
           write((*scale)[r * groups + b], &(*codes)[(r * groups + b) * g],

@@ -127,21 +127,21 @@ public:
     auto scaleIndex = std::make_shared<std::vector<uint8_t>>(rows * groups);
     auto codes = std::make_shared<std::vector<int8_t>>(rows * groups * g, 0);
     gq.group = g;
-    gq.fit = [=, this](int64_t r, int64_t b, const float *w, const float *imp,
+    gq.fit = [=](int64_t r, int64_t b, const float *w, const float *imp,
                        int64_t n) {
       std::vector<int> q(g);
       int k = chooseScale(w, imp, n, *tensorScale, q.data());
       (*scaleIndex)[r * groups + b] = uint8_t(k);
       std::copy(q.begin(), q.end(), &(*codes)[(r * groups + b) * g]);
     };
-    gq.round = [=, this](int64_t r, int64_t c, float w) {
+    gq.round = [=](int64_t r, int64_t c, float w) {
       float s = *tensorScale * codebook[(*scaleIndex)[r * groups + c / g]];
       int v = s > 0 ? std::clamp(int(std::nearbyint(w / s)), -L, L) : 0;
       (*codes)[(r * groups + c / g) * g + c % g] = int8_t(v);
       return s * float(v);
     };
     int64_t row = rowBytes(cols);
-    gq.finish = [=, this] {
+    gq.finish = [=] {
       std::vector<int> q(g);
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t b = 0; b < groups; ++b) {

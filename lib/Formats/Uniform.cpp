@@ -488,7 +488,7 @@ std::string UniformCodec::gptqQuantizer(const float *, int64_t rows,
   auto m = std::make_shared<std::vector<float>>(rows * groups);
   auto codes = std::make_shared<std::vector<int>>(rows * groups * g);
   gq.group = g;
-  gq.fit = [=, this](int64_t r, int64_t b, const float *w, const float *imp,
+  gq.fit = [=](int64_t r, int64_t b, const float *w, const float *imp,
                      int64_t) {
     int64_t k = r * groups + b;
     std::vector<int> q(g);
@@ -497,14 +497,14 @@ std::string UniformCodec::gptqQuantizer(const float *, int64_t rows,
     for (int64_t i = 0; i < g; ++i)
       (*codes)[k * g + i] = code(0.0f, (*d)[k], (*m)[k]);
   };
-  gq.round = [=, this](int64_t r, int64_t c, float w) {
+  gq.round = [=](int64_t r, int64_t c, float w) {
     int64_t k = r * groups + c / g;
     int q = code(w, (*d)[k], (*m)[k]);
     (*codes)[k * g + c % g] = q;
     return (*d)[k] * float(q) + (*m)[k];
   };
   int64_t row = rowBytes(cols);
-  gq.finish = [=, this] {
+  gq.finish = [=] {
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t b = 0; b < groups; ++b)
         writeGroup((*d)[r * groups + b], (*m)[r * groups + b],

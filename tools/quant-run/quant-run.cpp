@@ -183,7 +183,8 @@ PerplexityResult measurePerplexity(const model::Model &m,
                  "quant-run: warning: --ctx %lld exceeds the model's trained "
                  "context of %lld (llama-perplexity allows it too)\n",
                  (long long)ctx, (long long)m.config.context);
-  Engine engine(m, engineOptions(o), std::max(ctx, m.config.context));
+  // Windows start at position 0: a KV cache of one window.
+  Engine engine(m, engineOptions(o), ctx);
   auto start = std::chrono::steady_clock::now();
   PerplexityResult r = perplexityOf(m, engine, ids, ctx, o.chunks);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
@@ -244,9 +245,8 @@ int kld(const model::Model &m, const Options &o) {
                              ") differs from the model's (" +
                              std::to_string(m.config.vocab) + ")");
   std::vector<int32_t> ids = textTokens(m, o);
-  int64_t context = std::max(o.ctx, m.config.context);
-  Engine engine(m, engineOptions(o), context);
-  Engine baseline(base, EngineOptions{}, context);
+  Engine engine(m, engineOptions(o), o.ctx); // windows from position 0
+  Engine baseline(base, EngineOptions{}, o.ctx);
   KldResult r = kldOf(m, engine, baseline, ids, o.ctx, o.chunks);
   std::printf("chunks %lld, positions %lld\n", (long long)r.chunks,
               (long long)r.positions);
