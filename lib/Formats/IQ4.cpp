@@ -32,13 +32,6 @@ int nearestIndex(float x) {
   return x - kValues[lo] < kValues[hi] - x ? lo : hi;
 }
 
-int roundHalfEven(float v) {
-  float shifted = v + 12582912.0f;
-  int32_t i;
-  std::memcpy(&i, &shifted, 4);
-  return (i & 0x007fffff) - 0x00400000;
-}
-
 /// The scale of one 32-weight block and its indices. Weights x^2, or with
 /// importance imp * sqrt(sigma2 + x^2) (sigma2 from the super-block).
 float fitBlock(const float *xb, uint8_t *L, const float *imp, float sigma2) {
@@ -174,7 +167,7 @@ void quantizeIQ4XSBlock(const float *x, uint8_t *b, const float *importance) {
   storeU16(b, floatToHalf(d));
   float id = inverseScale(d);
   for (int ib = 0; ib < 8; ++ib) {
-    int l = std::max(-32, std::min(31, roundHalfEven(id * scales[ib])));
+    int l = std::max(-32, std::min(31, nearestInt(id * scales[ib])));
     float dl = d * l;
     float idl = inverseScale(dl);
     for (int j = 0; j < 32; ++j)

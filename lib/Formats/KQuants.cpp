@@ -21,15 +21,6 @@ namespace {
 constexpr int QK = 256;
 constexpr float kGroupMaxEps = 1e-15f;
 
-/// Round half to even, as ggml's nearest_int (valid for |v| < 2^22).
-int nearestInt(float v) {
-  float shifted = v + 12582912.0f;
-  int32_t i;
-  std::memcpy(&i, &shifted, 4);
-  return (i & 0x007fffff) - 0x00400000;
-}
-
-
 } // namespace
 
 /// Signed codes in [-nmax, nmax) (stored + nmax) with a weighted

@@ -5,6 +5,9 @@
 #include "qc/Formats/Codec.h"
 #include "qc/Formats/Half.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace qc::formats {
 
 inline void storeU16(uint8_t *p, uint16_t v) {
@@ -43,6 +46,19 @@ inline float loadScale(ScaleType type, const uint8_t *p) {
   case ScaleType::F32: return loadF32(p);
   }
   return 0.0f;
+}
+
+/// The nearest integer to v, ties to even, as a float (|v| < 2^22): 1.5 *
+/// 2^23 added and taken away. Branch-free, so loops over it vectorise.
+inline float nearestIntegral(float v) {
+  return (v + 12582912.0f) - 12582912.0f;
+}
+/// The same as an int, as ggml's nearest_int (the sum's low mantissa bits).
+inline int nearestInt(float v) {
+  float shifted = v + 12582912.0f;
+  int32_t i;
+  std::memcpy(&i, &shifted, 4);
+  return (i & 0x007fffff) - 0x00400000;
 }
 
 /// 1/d, or 0 for d = 0 and for a d so small that 1/d overflows: such a d

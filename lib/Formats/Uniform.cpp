@@ -138,10 +138,7 @@ public:
   /// The code of w under (d, m).
   int code(float w, float d, float m) const {
     float id = inverseScale(d);
-    // Round half to even as nearbyint does, inline: 1.5 * 2^23 added and
-    // taken away leaves the nearest integer of anything below 2^22.
-    float x = std::clamp((w - m) * id, 0.0f, float(maxCode()));
-    return int((x + 12582912.0f) - 12582912.0f);
+    return int(nearestIntegral(std::clamp((w - m) * id, 0.0f, float(maxCode()))));
   }
   bool supportsGPTQ() const override { return true; }
   std::string gptqQuantizer(const float *src, int64_t rows, int64_t cols,
@@ -181,7 +178,7 @@ private:
     float acc[8] = {};
     auto lane = [&](int i, float &sum) {
       float x = std::min(std::max((w[i] - m) * id, 0.0f), top);
-      float r = (x + 12582912.0f) - 12582912.0f; // nearest, ties to even
+      float r = nearestIntegral(x);
       q[i] = int(r);
       float e = w[i] - (d * r + m);
       sum += (Weighted ? imp[i] : 1.0f) * e * e;
@@ -205,7 +202,7 @@ private:
     float uu[8] = {}, u1[8] = {}, uw[8] = {};
     auto lane = [&](int i, int j) {
       float x = std::min(std::max((w[i] - m) * id, 0.0f), top);
-      float r = (x + 12582912.0f) - 12582912.0f; // nearest, ties to even
+      float r = nearestIntegral(x);
       q[i] = int(r);
       float u = r - zero, a = imp[i] * u;
       uu[j] += a * u;
