@@ -13,11 +13,11 @@
 #include "ThreadPool.h"
 #include "qc/Formats/Codec.h"
 #include "qc/KernelABI.h"
+#include "qc/Model/Archive.h"
 #include "qc/Model/Model.h"
 #include "qc/Tokenizer/Tokenizer.h"
 
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -158,20 +158,12 @@ struct WeightCopy {
       t.bytes.clear();
       t.view = at;
       t.viewSize = n;
+      t.fileBacked = false; // releasing its pages would zero it
       at += (n + 63) / 64 * 64;
     }
     m.mapping.reset(); // the file is no longer needed
   }
 };
-
-/// Takes a mapped tensor's pages out of the resident set; they come back
-/// from the page cache, or the file, when next read.
-void releasePages(const qc::model::Tensor &t) {
-  static const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
-  uintptr_t begin = reinterpret_cast<uintptr_t>(t.data()) & ~(page - 1);
-  uintptr_t end = reinterpret_cast<uintptr_t>(t.data()) + t.size();
-  madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
-}
 
 struct qc_model {
   qc::model::Model model;
@@ -463,7 +455,7 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
     elementwise(graph.add, x.data(), o.data(), T * D);
     if (releaseBlocks)
       for (const Linear *w : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down})
-        releasePages(*w->tensor);
+        qc::model::releasePages(*w->tensor);
   }
   int64_t first = all ? 0 : T - 1, n = T - first;
   norm(&x[first * D], outputNorm, xn.data(), n);
@@ -473,7 +465,7 @@ void qc_model::forward(const int32_t *tokens, int64_t T, int64_t pos,
     observe({{&output, nullptr}}, xn.data(), n);
   if (releaseBlocks)
     for (const qc::model::Tensor *w : {embedding, output.tensor})
-      releasePages(*w);
+      qc::model::releasePages(*w);
 }
 
 extern "C" {
